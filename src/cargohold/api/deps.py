@@ -1,0 +1,37 @@
+"""Request dependencies: the app state and the caller (every /v1 route requires a token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import Unauthorized
+from ..state import AppState
+from ..store.workspaces import Principal, authenticate
+
+__all__ = ["Caller", "State", "get_state", "require_caller"]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `cargohold token create`.")
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.cargohold
+
+
+async def require_caller(
+    state: Annotated[AppState, Depends(get_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized()
+    async with state.sessions() as session:
+        principal = await authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Unauthorized("Invalid API token")
+    return principal
+
+
+State = Annotated[AppState, Depends(get_state)]
+Caller = Annotated[Principal, Depends(require_caller)]

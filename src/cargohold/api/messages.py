@@ -1,0 +1,110 @@
+"""/v1/ai/messages: HTTP only; the work is in services/messages.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import ValidationError
+from starlette.responses import StreamingResponse
+
+from ..errors import BadRequest
+from ..schemas.common import UUID4
+from ..schemas.messages import (
+    Message,
+    MessageCancel,
+    MessageCreate,
+    MessageEnvelope,
+    MessagePair,
+    MessagesEnvelope,
+    MessageStream,
+)
+from ..services import messages as service
+from ..stream.sse import sse_response
+from .ai_sdk import from_ai_sdk_request, is_ai_sdk_request
+from .chats import resume
+from .deps import Caller, State
+from .errors import validation_message
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/ai/messages", tags=["AI - Messages"])
+
+
+@router.post("", summary="Send a message; the turn runs in the background (poll the assistant message)")
+async def create_message(state: State, who: Caller, body: MessageCreate) -> MessagePair:
+    user, assistant = await service.start_turn(state, who, body, create_chat=False)
+    return MessagePair(user_message=Message.model_validate(user), assistant_message=Message.model_validate(assistant))
+
+
+@router.post(
+    "/stream",
+    summary="Send a message and stream the agent's turn (AI SDK UI message stream)",
+    description="Answers `text/event-stream` with the Vercel AI SDK UI message stream, from `start` to "
+    "`finish`, then `data: [DONE]`. The turn does not depend on this connection: disconnecting stops "
+    "nothing; re-attach with `GET /v1/ai/chats/{uuid}/stream`, stop with `POST /v1/ai/messages/cancel`. "
+    "Also accepts the AI SDK `useChat` request body (`{id, messages, ...}`).",
+    response_class=StreamingResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageStream"}}},
+        }
+    },
+)
+async def stream_message(state: State, who: Caller, request: Request) -> Response:
+    try:
+        raw: Any = await request.json()
+    except ValueError as exc:
+        raise BadRequest("The request body is not valid JSON") from exc
+    if not isinstance(raw, dict):
+        raise BadRequest("The request body must be a JSON object")
+    if is_ai_sdk_request(raw):
+        raw = from_ai_sdk_request(raw)
+    try:
+        body = MessageStream.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequest(validation_message(list(exc.errors()))) from exc
+    _, assistant = await service.start_turn(state, who, body, create_chat=True)
+    return sse_response(state.broker, str(assistant.uuid), after=None, keepalive=state.settings.keepalive_seconds)
+
+
+@router.get(
+    "/stream/{uuid}/stream",
+    summary="Re-attach to a chat's active stream (the AI SDK's default resume path)",
+    response_class=StreamingResponse,
+    responses={204: {"description": "No active stream"}},
+)
+async def resume_ai_sdk(
+    state: State, who: Caller, uuid: UUID4, last_event_id: Annotated[str | None, Header()] = None
+) -> Response:
+    return await resume(state, who, uuid, last_event_id)
+
+
+@router.post("/cancel", summary="Stop generating messages, on whichever instance runs them")
+async def cancel_messages(state: State, who: Caller, body: MessageCancel) -> dict[str, Any]:
+    await service.cancel_messages(state, who, body.uuids)
+    return {}
+
+
+@router.get("/list", summary="List a chat's messages, oldest first")
+async def list_messages(
+    state: State,
+    who: Caller,
+    chat_uuid: Annotated[UUID4, Query(alias="chatUuid")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> MessagesEnvelope:
+    rows = await service.list_messages(state, who, chat_uuid, limit, offset)
+    return MessagesEnvelope(messages=[Message.model_validate(row) for row in rows])
+
+
+@router.get("/{uuid}", summary="Get a message")
+async def get_message(state: State, who: Caller, uuid: UUID4) -> MessageEnvelope:
+    return MessageEnvelope(message=Message.model_validate(await service.read_message(state, who, uuid)))
+
+
+@router.delete("/{uuid}", summary="Delete a user message")
+async def delete_message(state: State, who: Caller, uuid: UUID4) -> dict[str, Any]:
+    await service.delete_message(state, who, uuid)
+    return {}

@@ -1,0 +1,80 @@
+"""`create_app(settings)`: the FastAPI app. Resources open in the lifespan; nothing at import."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api import chats, messages
+from .api.errors import install_error_handlers
+from .bootstrap import bootstrap
+from .db.engine import make_engine, make_session_factory
+from .db.migrate import upgrade
+from .jobs.reaper import reaper_loop
+from .jobs.runs import RunExecutor
+from .runtime.models import ModelRegistry
+from .runtime.tools import ToolRegistry
+from .settings import Settings
+from .state import AppState
+from .stream import make_broker
+
+__all__ = ["create_app"]
+
+
+def _announce_token(token: str) -> None:
+    print(
+        "\n  cargohold: created the default workspace. Its API token (shown once, stored hashed):\n\n"
+        f"    {token}\n\n  Use it as `Authorization: Bearer <token>`.\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        await upgrade(engine)
+        sessions = make_session_factory(engine)
+        if settings.bootstrap and (token := await bootstrap(sessions)):
+            _announce_token(token)
+        broker = make_broker(settings.redis_url, settings.redis_prefix, settings.stream_retention_seconds)
+        await broker.start()
+        state = AppState(
+            settings, engine, sessions, broker, ModelRegistry(settings), ToolRegistry(settings.builtin_tools)
+        )
+        state.executor = RunExecutor(state)
+        app.state.cargohold = state
+        reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            with suppress(asyncio.CancelledError):
+                await reaper
+            await state.executor.shutdown()
+            await broker.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="cargohold",
+        version=__version__,
+        summary="Self-hostable server for AI agents that chat: the AI section of the Cargo API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(chats.router)
+    app.include_router(messages.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

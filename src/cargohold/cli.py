@@ -1,0 +1,71 @@
+"""`cargohold serve`, `cargohold token create`."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from .app import create_app
+from .db.engine import make_engine, make_session_factory
+from .db.migrate import upgrade
+from .db.tables import User
+from .settings import Settings
+from .store.workspaces import create_token, first_workspace
+
+__all__ = ["app"]
+
+app = typer.Typer(help="cargohold: a self-hostable server for AI agents that chat.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+) -> None:
+    """Run the server: migrates the database, then serves the API."""
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: str | None) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with make_session_factory(engine)() as session, session.begin():
+            if workspace is None:
+                found = await first_workspace(session)
+                if found is None:
+                    raise typer.BadParameter("no workspace yet: run `cargohold serve` once first")
+                user = found[1]
+            else:
+                user = (
+                    await session.execute(User.__table__.select().where(User.workspace_uuid == workspace).limit(1))
+                ).first()
+                if user is None:
+                    raise typer.BadParameter(f"no workspace {workspace}")
+                user = await session.get(User, user.uuid)
+                assert user is not None
+            return await create_token(session, user, name=name)
+    finally:
+        await engine.dispose()
+
+
+@token_app.command("create")
+def token_create(
+    workspace: Annotated[uuid.UUID | None, typer.Option(help="Workspace uuid (default: the first).")] = None,
+    name: Annotated[str | None, typer.Option(help="A label to tell tokens apart.")] = None,
+) -> None:
+    """Print a new API token for a workspace. It is shown once and stored hashed."""
+    typer.echo(asyncio.run(_create_token(Settings(), workspace, name)))

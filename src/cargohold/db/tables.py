@@ -1,0 +1,155 @@
+"""The tables. Every row that belongs to a workspace carries `workspace_uuid`, and every query
+filters on it (see store/)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import JSONType, UTCDateTime, utcnow
+
+__all__ = ["ApiToken", "Base", "Chat", "Message", "User", "Workspace"]
+
+NOT_DELETED = sa.text("deleted_at IS NULL")
+UNFINISHED = sa.text("status IN ('pending', 'generating')")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """An API token. Only its SHA-256 is stored; `prefix` lets a person tell tokens apart."""
+
+    __tablename__ = "api_tokens"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
+    user_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.uuid"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    agent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    slug: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str | None] = mapped_column(sa.String(500))
+    trigger: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    trigger_type: Mapped[str] = mapped_column(sa.String(32))
+    active_stream_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    credits_used_count: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    message_seq: Mapped[int] = mapped_column(sa.Integer, default=0)
+    """The `seq` of the chat's newest message: messages are numbered 1, 2, ... within a chat."""
+    last_message_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # `chats/list` is newest first within a workspace, optionally narrowed by one of these columns;
+    # partial indexes on live rows keep the first page an index range scan at 100k+ chats.
+    __table_args__ = (
+        sa.Index(
+            "ix_chats_ws_created",
+            "workspace_uuid",
+            "created_at",
+            "uuid",
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+        *(
+            sa.Index(
+                f"ix_chats_ws_{col}_created",
+                "workspace_uuid",
+                col,
+                "created_at",
+                "uuid",
+                sqlite_where=NOT_DELETED,
+                postgresql_where=NOT_DELETED,
+            )
+            for col in ("agent_uuid", "release_uuid", "user_uuid", "trigger_type")
+        ),
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    chat_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("chats.uuid"))
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    agent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    type: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The effective configuration the turn ran with (request fields over the agent's release).
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    resources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    capabilities: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    mcp_clients: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    system_prompt: Mapped[str | None] = mapped_column(sa.Text)
+    context_prompt: Mapped[str | None] = mapped_column(sa.Text)
+    with_reasoning: Mapped[bool | None] = mapped_column(sa.Boolean)
+    temperature: Mapped[float | None] = mapped_column(sa.Float)
+    max_steps: Mapped[int | None] = mapped_column(sa.Integer)
+    integration_slug: Mapped[str | None] = mapped_column(sa.String(100))
+    connector_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    language_model_slug: Mapped[str | None] = mapped_column(sa.String(200))
+    evaluated_tools: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    output: Mapped[Any | None] = mapped_column(JSONType)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    suggested_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    temporal_workflow_id: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Renewed by the instance running the turn; the reaper ends a message whose lease expired."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Also the guard against two concurrent sends in one chat: both would take the same seq.
+        sa.UniqueConstraint("chat_uuid", "seq"),
+        sa.Index(
+            "ix_messages_unfinished_lease",
+            "lease_expires_at",
+            sqlite_where=UNFINISHED,
+            postgresql_where=UNFINISHED,
+        ),
+    )

@@ -1,0 +1,69 @@
+"""Built-in tools: small, safe, and useful to show a real multi-step turn with no setup."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic_ai import Tool
+
+__all__ = ["BUILTIN_TOOLS", "calculate", "current_time"]
+
+_MAX_EXPRESSION = 500
+_MAX_EXPONENT = 1000
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def current_time() -> dict[str, str]:
+    """The current date and time in UTC (ISO 8601)."""
+    return {"utc": datetime.now(UTC).isoformat()}
+
+
+def _evaluate(node: ast.AST) -> int | float:
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_evaluate(node.operand))
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left), _evaluate(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise ValueError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
+        return _BINARY[type(node.op)](left, right)
+    raise ValueError(f"refused {type(node).__name__}: only numbers, + - * / // % ** and parentheses")
+
+
+def calculate(expression: str) -> dict[str, Any]:
+    """Evaluate an arithmetic expression: numbers, + - * / // % ** and parentheses."""
+    if len(expression) > _MAX_EXPRESSION:
+        raise ValueError(f"expression too long (at most {_MAX_EXPRESSION} characters)")
+    try:
+        tree = ast.parse(expression.replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"not an arithmetic expression: {expression!r}") from exc
+    try:
+        result = _evaluate(tree)
+    except ZeroDivisionError as exc:
+        raise ValueError("division by zero") from exc
+    if isinstance(result, float) and result.is_integer() and abs(result) < 2**53:
+        result = int(result)
+    return {"expression": expression, "result": result}
+
+
+BUILTIN_TOOLS: dict[str, Tool] = {
+    "current_time": Tool(current_time, name="current_time"),
+    "calculate": Tool(calculate, name="calculate"),
+}

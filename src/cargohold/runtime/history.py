@@ -1,0 +1,72 @@
+"""A chat's stored messages -> the model message history for its next turn.
+
+Stored parts are AI SDK UIMessage parts; pydantic-ai's Vercel adapter turns them into model
+messages. A turn cut off mid-tool (cancel, crash) can leave a tool call without its result, and
+providers reject every later turn of such a chat (letta-ai/letta#3250), so each unanswered call
+is closed with an error result here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import TypeAdapter
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, ToolCallPart, ToolReturnPart
+from pydantic_ai.ui.vercel_ai import VercelAIAdapter
+from pydantic_ai.ui.vercel_ai.request_types import UIMessage
+
+__all__ = ["INTERRUPTED_TOOL_RESULT", "close_unanswered_tool_calls", "to_model_messages"]
+
+INTERRUPTED_TOOL_RESULT = "Error: this tool call was interrupted before it returned a result."
+_UI_MESSAGES = TypeAdapter(list[UIMessage])
+_TERMINAL_TOOL_STATES = {"output-available", "output-error", "output-denied"}
+
+
+def to_model_messages(stored: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> list[ModelMessage]:
+    """`stored` is (uuid, type, parts) per message, oldest first."""
+    ui = [
+        {"id": uuid, "role": "assistant" if kind == "assistant" else "user", "parts": _loadable(parts)}
+        for uuid, kind, parts in stored
+    ]
+    ui = [m for m in ui if m["parts"]]
+    messages = VercelAIAdapter.load_messages(_UI_MESSAGES.validate_python(ui))
+    return close_unanswered_tool_calls(messages)
+
+
+def _loadable(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool parts that never reached a result become error results, so the adapter keeps the call
+    paired; parts still streaming input (no input yet) are dropped."""
+    out = []
+    for part in parts:
+        kind = part.get("type", "")
+        if (kind.startswith("tool-") or kind == "dynamic-tool") and part.get("state") not in _TERMINAL_TOOL_STATES:
+            if "input" not in part:
+                continue
+            part = {**part, "state": "output-error", "errorText": INTERRUPTED_TOOL_RESULT}
+        out.append(part)
+    return out
+
+
+def close_unanswered_tool_calls(messages: list[ModelMessage]) -> list[ModelMessage]:
+    answered = {
+        p.tool_call_id for m in messages if isinstance(m, ModelRequest) for p in m.parts if hasattr(p, "tool_call_id")
+    }
+    out: list[ModelMessage] = []
+    for i, message in enumerate(messages):
+        out.append(message)
+        if not isinstance(message, ModelResponse):
+            continue
+        missing = [p for p in message.parts if isinstance(p, ToolCallPart) and p.tool_call_id not in answered]
+        if not missing:
+            continue
+        results = [
+            ToolReturnPart(tool_name=p.tool_name, tool_call_id=p.tool_call_id, content=INTERRUPTED_TOOL_RESULT)
+            for p in missing
+        ]
+        following = messages[i + 1] if i + 1 < len(messages) else None
+        if isinstance(following, ModelRequest):
+            messages[i + 1] = ModelRequest(parts=[*results, *following.parts], instructions=following.instructions)
+        else:
+            out.append(ModelRequest(parts=results))
+    return out

@@ -1,0 +1,176 @@
+"""Message wire models: what a client sends to start a turn, and what it reads back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from .common import UUID4, CamelModel, RequestModel
+from .triggers import ChatTrigger
+
+__all__ = [
+    "Message",
+    "MessageCancel",
+    "MessageCreate",
+    "MessageEnvelope",
+    "MessagePair",
+    "MessageStream",
+    "MessagesEnvelope",
+    "TurnConfig",
+    "Usage",
+]
+
+
+def _check_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, part in enumerate(parts):
+        kind = part.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"part {i} needs a string `type`")
+        if kind == "text" and not isinstance(part.get("text"), str):
+            raise ValueError(f"part {i} is a text part without a string `text`")
+        if kind == "file" and not (isinstance(part.get("url"), str) and isinstance(part.get("mediaType"), str)):
+            raise ValueError(f"part {i} is a file part without string `url` and `mediaType`")
+    return parts
+
+
+Parts = Annotated[
+    list[dict[str, Any]],
+    Field(
+        min_length=1,
+        description='AI SDK UIMessage parts, e.g. `[{"type": "text", "text": "Hi"}]`. '
+        "Unknown keys inside a part are kept (AI SDK versions differ).",
+    ),
+    AfterValidator(_check_parts),
+]
+JsonObjects = list[dict[str, Any]]
+
+
+class TurnConfig(RequestModel):
+    """The fields that configure a turn; each overrides the agent's release when given."""
+
+    actions: JsonObjects | None = Field(
+        default=None, description="Actions the agent may call (`tools` is the older name)."
+    )
+    tools: JsonObjects | None = Field(default=None, description="Older name of `actions`.")
+    resources: JsonObjects | None = None
+    capabilities: JsonObjects | None = None
+    mcp_clients: JsonObjects | None = None
+    system_prompt: str | None = Field(default=None, max_length=200_000)
+    context_prompt: str | None = Field(
+        default=None, max_length=200_000, description="Extra context added to the instructions of this turn."
+    )
+    with_reasoning: bool | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_steps: int | None = Field(default=None, ge=1, description="The most model steps in the tool loop.")
+    language_model_slug: str | None = Field(default=None, max_length=200)
+    integration_slug: str | None = Field(default=None, max_length=100)
+    connector_uuid: UUID4 | None = None
+
+    @model_validator(mode="after")
+    def _one_name_for_actions(self) -> TurnConfig:
+        if self.actions is not None and self.tools is not None:
+            raise ValueError("send `actions` or `tools`, not both")
+        return self
+
+    @property
+    def effective_actions(self) -> JsonObjects | None:
+        return self.actions if self.actions is not None else self.tools
+
+
+class MessageStream(TurnConfig):
+    """Body of `POST /v1/ai/messages/stream`."""
+
+    chat_uuid: UUID4 = Field(description="The chat; created (from `chatTrigger`) when it does not exist yet.")
+    chat_trigger: ChatTrigger | None = Field(default=None, description="Trigger of a chat created by this call.")
+    uuid: UUID4 | None = Field(default=None, description="The client-chosen uuid of the user message.")
+    parts: Parts
+    agent_uuid: UUID4 | None = None
+
+
+class MessageCreate(TurnConfig):
+    """Body of `POST /v1/ai/messages`: stores the turn and runs it in the background."""
+
+    chat_uuid: UUID4 | None = Field(default=None, description="The chat; a new one is created when absent.")
+    chat_trigger: ChatTrigger | None = None
+    uuid: UUID4 | None = None
+    parts: Parts
+    agent_uuid: UUID4 | None = None
+    release_uuid: UUID4 | None = None
+    skill_uuids: list[UUID4] | None = None
+    output: dict[str, Any] | None = None
+
+
+class MessageCancel(RequestModel):
+    uuids: list[UUID4] = Field(min_length=1, max_length=500)
+
+
+class Usage(CamelModel):
+    input_tokens_count: int = 0
+    output_tokens_count: int = 0
+    tokens_used_count: int = Field(default=0, description="Input plus output tokens.")
+    cache_read_tokens_count: int = 0
+    cache_write_tokens_count: int = 0
+    reasoning_tokens_count: int = 0
+    credits_used_count: float = 0.0
+    language_model_slug: str | None = None
+    connector_uuid: uuid.UUID | None = None
+    requests_count: int = Field(default=0, description="Model requests (steps) made.")
+
+
+class Message(CamelModel):
+    uuid: uuid.UUID
+    workspace_uuid: uuid.UUID
+    agent_uuid: uuid.UUID | None
+    release_uuid: uuid.UUID | None
+    chat_uuid: uuid.UUID
+    user_uuid: uuid.UUID | None
+    status: str = Field(description="pending | generating | success | error | cancelled")
+    error_message: str | None
+    type: str = Field(description="user | assistant")
+    parts: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = Field(description="Same as `actions` (older name).")
+    resources: list[dict[str, Any]]
+    capabilities: list[dict[str, Any]]
+    mcp_clients: list[dict[str, Any]]
+    system_prompt: str | None
+    context_prompt: str | None
+    with_reasoning: bool | None
+    temperature: float | None
+    max_steps: int | None
+    integration_slug: str | None
+    connector_uuid: uuid.UUID | None
+    language_model_slug: str | None
+    evaluated_tools: dict[str, Any]
+    usage: Usage | None
+    output: Any | None
+    meta: dict[str, Any] | None
+    suggested_actions: list[dict[str, Any]]
+    temporal_workflow_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    deleted_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tools_alias(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            data = {name: getattr(data, name) for name in cls.model_fields if name != "tools"}
+        return {**data, "tools": data.get("actions", [])}
+
+
+class MessageEnvelope(CamelModel):
+    message: Message
+
+
+class MessagesEnvelope(CamelModel):
+    messages: list[Message]
+
+
+class MessagePair(CamelModel):
+    user_message: Message
+    assistant_message: Message

@@ -1,0 +1,83 @@
+"""Chat use cases."""
+
+from __future__ import annotations
+
+import uuid
+
+from ..db.tables import Chat, Message
+from ..errors import BadRequest, ChatNotFound, NotFound
+from ..schemas.chats import ChatCreate
+from ..state import AppState
+from ..store import chats as chat_store
+from ..store.workspaces import Principal
+
+__all__ = ["create_chat", "delete_chat", "read_chat", "refuse_agents", "rename_chat"]
+
+
+def refuse_agents(agent_uuid: uuid.UUID | None, release_uuid: uuid.UUID | None = None) -> None:
+    """Agents and releases are not served yet (they arrive with the agents work): a uuid that
+    names one is a clear 404, never a silently ignored field."""
+    if agent_uuid is not None:
+        raise _AgentNotFound(f"Agent {agent_uuid} not found (this server has no agents yet)")
+    if release_uuid is not None:
+        raise _ReleaseNotFound(f"Release {release_uuid} not found (this server has no releases yet)")
+
+
+class _AgentNotFound(NotFound):
+    reason = "agentNotFound"
+
+
+class _ReleaseNotFound(NotFound):
+    reason = "releaseNotFound"
+
+
+async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tuple[Chat, Message | None]:
+    refuse_agents(body.agent_uuid, body.release_uuid)
+    async with state.sessions() as session, session.begin():
+        chat = await chat_store.create_chat(
+            session,
+            workspace_uuid=who.workspace_uuid,
+            chat_uuid=uuid.uuid4(),
+            trigger=body.trigger.model_dump(mode="json", by_alias=True),
+            user_uuid=who.user_uuid,
+            name=body.name,
+        )
+    return chat, None
+
+
+async def read_chat(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> tuple[Chat, Message | None]:
+    async with state.sessions() as session:
+        chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid)
+        if chat is None:
+            raise ChatNotFound()
+        return chat, await chat_store.get_last_message(session, chat)
+
+
+async def rename_chat(
+    state: AppState, who: Principal, chat_uuid: uuid.UUID, name: str | None
+) -> tuple[Chat, Message | None]:
+    async with state.sessions() as session, session.begin():
+        chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid, for_update=True)
+        if chat is None:
+            raise ChatNotFound()
+        chat.name = name
+        await session.flush()
+        return chat, await chat_store.get_last_message(session, chat)
+
+
+async def delete_chat(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> None:
+    async with state.sessions() as session, session.begin():
+        chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid, for_update=True)
+        if chat is None:
+            raise ChatNotFound()
+        active = chat.active_stream_uuid
+        await chat_store.soft_delete_chat(session, chat)
+    if active is not None:  # a deleted chat's turn has no reader left to serve
+        await state.broker.request_cancel(str(active))
+
+
+def check_pagination(limit: int, offset: int, max_limit: int = 500) -> None:
+    if not 1 <= limit <= max_limit:
+        raise BadRequest(f"limit must be between 1 and {max_limit}")
+    if offset < 0:
+        raise BadRequest("offset must be 0 or more")

@@ -1,0 +1,149 @@
+"""Run one stored assistant message to its end: a function of the message's uuid alone, so any
+executor (today an in-process task with a lease, later a durable worker) can run it.
+
+pending -> generating -> success | error | cancelled. Whatever happens (success, model error,
+cancel, shutdown), `_finish` stores the parts, usage and credits exactly once, then the stream
+gets its `finish` and `[DONE]`."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import uuid
+from contextlib import suppress
+
+import sqlalchemy as sa
+from pydantic_ai import CancellationToken
+from pydantic_ai.ui.vercel_ai.response_types import ErrorChunk
+from pydantic_ai.usage import RunUsage
+
+from ..db.tables import Chat, Message
+from ..db.types import utcnow
+from ..runtime.agent import TurnOutcome, TurnSpec, run_turn
+from ..runtime.credits import usage_record
+from ..runtime.history import to_model_messages
+from ..runtime.models import ModelChoice
+from ..state import AppState
+from ..store.messages import UNFINISHED, history_of, lease_until
+from ..stream.publisher import StreamPublisher
+
+__all__ = ["INTERRUPTED", "run_message"]
+
+log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: the server running this turn stopped before it finished"
+_SDK_FINISH_REASONS = {"stop", "length", "content-filter", "tool-calls", "error", "other"}
+
+
+async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
+    settings = state.settings
+    async with state.sessions() as session, session.begin():
+        message = await session.get(Message, message_uuid, with_for_update=True)
+        if message is None or message.status != "pending":
+            return
+        history = [(str(m.uuid), m.type, m.parts) for m in await history_of(session, message)]
+        message.status = "generating"
+        message.lease_expires_at = lease_until(settings.lease_seconds)
+        choice = ModelChoice(message.integration_slug or "offline", message.language_model_slug or "offline")
+        spec_fields = {
+            "system_prompt": message.system_prompt,
+            "context_prompt": message.context_prompt,
+            "temperature": message.temperature,
+            "with_reasoning": bool(message.with_reasoning),
+            "max_steps": message.max_steps or settings.default_max_steps,
+        }
+
+    publisher = StreamPublisher(state.broker, str(message_uuid), settings.ai_sdk_version)
+    usage = RunUsage()
+    token = CancellationToken()
+    unregister = state.broker.on_cancel(str(message_uuid), token.cancel)
+    heartbeat = asyncio.create_task(_heartbeat(state, message_uuid, publisher, usage, choice, token))
+    outcome = TurnOutcome("error", error_message=INTERRUPTED, finish_reason="error")
+    try:
+        spec = TurnSpec(
+            model=state.models.model(choice),
+            history=to_model_messages(history),
+            tools=state.tools.all(),
+            request_timeout=settings.model_request_timeout,
+            sdk_version=settings.ai_sdk_version,
+            **spec_fields,
+        )
+        outcome = await run_turn(spec, publisher.emit, usage, token)
+    except Exception as exc:  # a failure outside the agent loop (history, model setup)
+        log.exception("turn %s failed before or outside the agent loop", message_uuid)
+        outcome = TurnOutcome("error", error_message=f"{type(exc).__name__}: {exc}", finish_reason="error")
+    finally:
+        heartbeat.cancel()
+        unregister()
+        # Shielded: on shutdown the task is cancelled, and the message must still be closed.
+        await asyncio.shield(_finish(state, message_uuid, publisher, usage, choice, outcome))
+
+
+async def _finish(
+    state: AppState,
+    message_uuid: uuid.UUID,
+    publisher: StreamPublisher,
+    usage: RunUsage,
+    choice: ModelChoice,
+    outcome: TurnOutcome,
+) -> None:
+    record = usage_record(usage, choice.slug, state.settings.model_prices)
+    if outcome.status == "error" and publisher.parts.error_text is None:
+        await publisher.emit(ErrorChunk(error_text=outcome.error_message or "error"))
+    metadata = {"usage": record, "finishReason": outcome.finish_reason}
+    try:
+        async with state.sessions() as session, session.begin():
+            message = await session.get(Message, message_uuid, with_for_update=True)
+            if message is not None and message.status in UNFINISHED:
+                now = utcnow()
+                message.status = outcome.status
+                message.error_message = outcome.error_message
+                message.parts = publisher.parts.finished_parts()
+                message.usage = record
+                message.meta = {**(message.meta or {}), **outcome.meta, "finishReason": outcome.finish_reason}
+                message.finished_at = now
+                message.lease_expires_at = None
+                chat = await session.get(Chat, message.chat_uuid, with_for_update=True)
+                if chat is not None:
+                    chat.credits_used_count += record["creditsUsedCount"]
+                    if chat.active_stream_uuid == message_uuid:
+                        chat.active_stream_uuid = None
+    finally:
+        finish: dict[str, object] = {"type": "finish", "messageMetadata": metadata}
+        if outcome.finish_reason in _SDK_FINISH_REASONS:
+            finish["finishReason"] = outcome.finish_reason
+        elif outcome.finish_reason == "max-steps":
+            finish["finishReason"] = "other"
+        with suppress(Exception):
+            await publisher.emit_dict(finish)
+        await publisher.close()
+
+
+async def _heartbeat(
+    state: AppState,
+    message_uuid: uuid.UUID,
+    publisher: StreamPublisher,
+    usage: RunUsage,
+    choice: ModelChoice,
+    token: CancellationToken,
+) -> None:
+    """Renew the lease and save the parts and usage so far: a crash loses at most one interval."""
+    interval = state.settings.lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with state.sessions() as session, session.begin():
+                result = await session.execute(
+                    sa.update(Message)
+                    .where(Message.uuid == message_uuid, Message.status == "generating")
+                    .values(
+                        lease_expires_at=lease_until(state.settings.lease_seconds),
+                        parts=copy.deepcopy(publisher.parts.parts),
+                        usage=usage_record(usage, choice.slug, state.settings.model_prices),
+                    )
+                )
+            if result.rowcount == 0:  # reaped meanwhile (this process stalled): stop the run
+                token.cancel()
+                return
+        except Exception:
+            log.exception("lease renewal failed for %s", message_uuid)

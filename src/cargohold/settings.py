@@ -1,0 +1,75 @@
+"""All configuration, read from the environment (prefix `CARGOHOLD_`) or given to `create_app`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ModelPrice", "Settings"]
+
+
+class ModelPrice(BaseModel):
+    """Credits charged per 1,000 tokens of a model."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "offline": ModelPrice(input=0.01, output=0.02),
+    "gpt-4o-mini": ModelPrice(input=0.015, output=0.06),
+    "gpt-4o": ModelPrice(input=0.25, output=1.0),
+    "gpt-4.1-mini": ModelPrice(input=0.04, output=0.16),
+    "claude-3-5-haiku-latest": ModelPrice(input=0.08, output=0.4),
+    "claude-sonnet-4-0": ModelPrice(input=0.3, output=1.5),
+    "*": ModelPrice(input=0.1, output=0.4),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARGOHOLD_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./cargohold.db"
+    """SQLAlchemy async URL. SQLite (WAL) by default; `postgresql+asyncpg://...` in production."""
+    redis_url: str | None = None
+    """When set, streams and cancel signals go through Redis, so any instance can resume or cancel."""
+    redis_prefix: str = "cargohold"
+    stream_retention_seconds: float = 600.0
+    """How long a finished stream stays replayable."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    """Any OpenAI-compatible server (Ollama, vLLM, llama.cpp): e.g. http://localhost:11434/v1."""
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    default_model: str | None = None
+    """`integration:model`, e.g. `openai:gpt-4o-mini`. Unset: openai or anthropic when its key is set,
+    else the built-in `offline:offline`."""
+    offline_token_delay: float = 0.02
+    """Seconds between the offline model's streamed words, so the quick start looks like a stream."""
+    model_request_timeout: float = 120.0
+
+    model_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    """Credits per 1,000 input/output tokens by model slug; `*` is the fallback. JSON in the env."""
+
+    ai_sdk_version: Literal[5, 6, 7] = 5
+    """The AI SDK major version of your clients: chunks carry only the fields that version knows."""
+    keepalive_seconds: float = 15.0
+    """A `: keep-alive` comment is written when the stream has been quiet this long."""
+    default_max_steps: int = 20
+    max_steps_limit: int = 100
+
+    builtin_tools: list[str] = Field(default_factory=lambda: ["current_time", "calculate"])
+    """Built-in tools every turn may call. JSON list in the env; `[]` disables them."""
+
+    lease_seconds: float = 30.0
+    """A running turn renews its lease this often (x 1/3); one whose lease expired is `interrupted`."""
+    reaper_interval_seconds: float = 10.0
+
+    bootstrap: bool = True
+    """On first start, create a default workspace, user and API token (printed once)."""

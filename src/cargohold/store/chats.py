@@ -1,0 +1,123 @@
+"""Chat queries. Every one is scoped to a workspace; soft-deleted chats are invisible."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from ..db.tables import Chat, Message
+from ..db.types import utcnow
+
+__all__ = ["ChatFilters", "chat_uuid_taken", "create_chat", "get_chat", "list_chats", "soft_delete_chat"]
+
+
+@dataclass(slots=True)
+class ChatFilters:
+    agent_uuid: uuid.UUID | None = None
+    release_uuid: uuid.UUID | None = None
+    user_uuid: uuid.UUID | None = None
+    trigger_type: str | None = None
+    message_statuses: list[str] = field(default_factory=list)
+    name: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+async def create_chat(
+    session: AsyncSession,
+    *,
+    workspace_uuid: uuid.UUID,
+    chat_uuid: uuid.UUID,
+    trigger: dict[str, Any],
+    user_uuid: uuid.UUID | None,
+    name: str | None = None,
+    agent_uuid: uuid.UUID | None = None,
+    release_uuid: uuid.UUID | None = None,
+) -> Chat:
+    now = utcnow()
+    chat = Chat(
+        uuid=chat_uuid,
+        workspace_uuid=workspace_uuid,
+        user_uuid=user_uuid,
+        agent_uuid=agent_uuid,
+        release_uuid=release_uuid,
+        slug=chat_uuid.hex[:12],
+        name=name,
+        trigger=trigger,
+        trigger_type=trigger["type"],
+        credits_used_count=0.0,
+        message_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(chat)
+    await session.flush()
+    return chat
+
+
+async def get_chat(
+    session: AsyncSession, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID, *, for_update: bool = False
+) -> Chat | None:
+    query = sa.select(Chat).where(
+        Chat.uuid == chat_uuid, Chat.workspace_uuid == workspace_uuid, Chat.deleted_at.is_(None)
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def chat_uuid_taken(session: AsyncSession, chat_uuid: uuid.UUID) -> bool:
+    """Whether any chat, in any workspace, deleted or not, has this uuid."""
+    return (await session.execute(sa.select(sa.exists().where(Chat.uuid == chat_uuid)))).scalar_one()
+
+
+async def get_last_message(session: AsyncSession, chat: Chat) -> Message | None:
+    if chat.last_message_uuid is None:
+        return None
+    return await session.get(Message, chat.last_message_uuid)
+
+
+async def list_chats(
+    session: AsyncSession, workspace_uuid: uuid.UUID, filters: ChatFilters, *, limit: int, offset: int
+) -> list[tuple[Chat, Message | None]]:
+    last = aliased(Message)
+    query = (
+        sa.select(Chat, last)
+        .outerjoin(last, last.uuid == Chat.last_message_uuid)
+        .where(Chat.workspace_uuid == workspace_uuid, Chat.deleted_at.is_(None))
+    )
+    f = filters
+    if f.agent_uuid:
+        query = query.where(Chat.agent_uuid == f.agent_uuid)
+    if f.release_uuid:
+        query = query.where(Chat.release_uuid == f.release_uuid)
+    if f.user_uuid:
+        query = query.where(Chat.user_uuid == f.user_uuid)
+    if f.trigger_type:
+        query = query.where(Chat.trigger_type == f.trigger_type)
+    if f.message_statuses:
+        query = query.where(last.status.in_(f.message_statuses))
+    if f.name:
+        pattern = "%" + f.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Chat.name.ilike(pattern, escape="\\"))
+    if f.created_after:
+        query = query.where(Chat.created_at > f.created_after)
+    if f.created_before:
+        query = query.where(Chat.created_at < f.created_before)
+    query = query.order_by(Chat.created_at.desc(), Chat.uuid.desc()).limit(limit).offset(offset)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def soft_delete_chat(session: AsyncSession, chat: Chat) -> None:
+    now = utcnow()
+    chat.deleted_at = now
+    await session.execute(
+        sa.update(Message).where(Message.chat_uuid == chat.uuid, Message.deleted_at.is_(None)).values(deleted_at=now)
+    )
+    await session.flush()

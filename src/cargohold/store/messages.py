@@ -1,0 +1,127 @@
+"""Message queries. Reads are scoped to a workspace; the run/lease functions take a message uuid
+because the executor (any instance) works on behalf of whoever stored the message."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db.tables import UNFINISHED as UNFINISHED_SQL
+from ..db.tables import Chat, Message
+from ..db.types import utcnow
+
+__all__ = [
+    "UNFINISHED",
+    "add_message",
+    "chat_has_unfinished",
+    "expired_unfinished",
+    "get_message",
+    "history_of",
+    "list_messages",
+    "message_uuid_taken",
+    "refresh_last_message",
+]
+
+UNFINISHED = ("pending", "generating")
+
+
+async def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Message:
+    """Append a message to a chat: it takes the chat's next `seq` and becomes its last message."""
+    now = fields.pop("created_at", None) or utcnow()
+    chat.message_seq += 1
+    message = Message(
+        workspace_uuid=chat.workspace_uuid,
+        chat_uuid=chat.uuid,
+        seq=chat.message_seq,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    message.uuid = fields.get("uuid") or uuid.uuid4()
+    session.add(message)
+    chat.last_message_uuid = message.uuid
+    chat.updated_at = now
+    await session.flush()
+    return message
+
+
+async def get_message(session: AsyncSession, workspace_uuid: uuid.UUID, message_uuid: uuid.UUID) -> Message | None:
+    return (
+        await session.execute(
+            sa.select(Message).where(
+                Message.uuid == message_uuid,
+                Message.workspace_uuid == workspace_uuid,
+                Message.deleted_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def message_uuid_taken(session: AsyncSession, message_uuid: uuid.UUID) -> bool:
+    return (await session.execute(sa.select(sa.exists().where(Message.uuid == message_uuid)))).scalar_one()
+
+
+async def list_messages(
+    session: AsyncSession, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID, *, limit: int, offset: int
+) -> list[Message]:
+    query = (
+        sa.select(Message)
+        .where(
+            Message.chat_uuid == chat_uuid,
+            Message.workspace_uuid == workspace_uuid,
+            Message.deleted_at.is_(None),
+        )
+        .order_by(Message.seq)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def chat_has_unfinished(session: AsyncSession, chat_uuid: uuid.UUID) -> bool:
+    query = sa.select(
+        sa.exists().where(Message.chat_uuid == chat_uuid, Message.status.in_(UNFINISHED), Message.deleted_at.is_(None))
+    )
+    return (await session.execute(query)).scalar_one()
+
+
+async def history_of(session: AsyncSession, message: Message) -> list[Message]:
+    """The chat's messages before `message`, oldest first: what the model sees as history."""
+    query = (
+        sa.select(Message)
+        .where(Message.chat_uuid == message.chat_uuid, Message.seq < message.seq, Message.deleted_at.is_(None))
+        .order_by(Message.seq)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def refresh_last_message(session: AsyncSession, chat: Chat) -> None:
+    chat.last_message_uuid = (
+        await session.execute(
+            sa.select(Message.uuid)
+            .where(Message.chat_uuid == chat.uuid, Message.deleted_at.is_(None))
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    await session.flush()
+
+
+async def expired_unfinished(session: AsyncSession, now: datetime, limit: int = 100) -> list[Message]:
+    """Unfinished messages whose lease expired: their run died with its process."""
+    query = (
+        sa.select(Message)
+        .where(UNFINISHED_SQL, Message.lease_expires_at < now)  # matches the partial index
+        .order_by(Message.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def lease_until(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)

@@ -1,0 +1,294 @@
+"""POST /v1/ai/messages/stream, end to end over HTTP, with the real OpenAI provider client talking
+to a fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+from pydantic_ai import Tool
+
+from ..conftest import Tenant
+from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
+from ..harness import Server, new_uuid, read_stream, stream_body, stream_turn
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+HEADERS = {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "connection": "keep-alive",
+    "x-vercel-ai-ui-message-stream": "v1",
+    "x-accel-buffering": "no",
+}
+
+
+def lookup_order(order_id: str) -> dict[str, Any]:
+    """Look up an order by its id."""
+    return {"orderId": order_id, "status": "shipped"}
+
+
+@pytest.fixture
+def order_tool(server: Server) -> Tool:
+    tool = Tool(lookup_order)
+    server.state.tools.register(tool)
+    return tool
+
+
+class TestTwoStepToolTurn:
+    async def test_exact_chunks_parts_usage_and_credits(
+        self, server: Server, tenant: Tenant, llm: FakeLLM, order_tool: Tool
+    ) -> None:
+        llm.script(
+            Reply(
+                tool_calls=[ToolCall("lookup_order", {"order_id": "A-17"}, id="call_1")],
+                input_tokens=100,
+                output_tokens=20,
+            ),
+            Reply(text="Order A-17 has shipped.", input_tokens=150, output_tokens=10),
+        )
+        chat_uuid, user_uuid = new_uuid(), new_uuid()
+        body = stream_body(
+            chat_uuid, "Where is order A-17?", uuid=user_uuid, systemPrompt="Be brief.", chatTrigger={"type": "app"}
+        )
+        async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=body) as response:
+            assert response.status_code == 200
+            for name, value in HEADERS.items():
+                assert response.headers[name] == value
+            assert "content-encoding" not in response.headers
+            chunks = await read_stream(response)
+
+        messages = (await tenant.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()
+        user, assistant = messages["messages"]
+        assert user["uuid"] == user_uuid and user["type"] == "user" and user["status"] == "success"
+        text_id = chunks[11]["id"]
+        args = "".join(c["inputTextDelta"] for c in chunks if c.get("type") == "tool-input-delta")
+        assert args == '{"order_id":"A-17"}' or args.replace(" ", "") == '{"order_id":"A-17"}'
+        deltas = [c for c in chunks if c.get("type") == "tool-input-delta"]
+        assert len(deltas) >= 2
+        without_deltas = [c for c in chunks if c.get("type") not in ("tool-input-delta", "text-delta")]
+        assert without_deltas == [
+            {"type": "start", "messageId": assistant["uuid"]},
+            {"type": "start-step"},
+            {"type": "tool-input-start", "toolCallId": "call_1", "toolName": "lookup_order"},
+            {
+                "type": "tool-input-available",
+                "toolCallId": "call_1",
+                "toolName": "lookup_order",
+                "input": {"order_id": "A-17"},
+            },
+            {
+                "type": "tool-output-available",
+                "toolCallId": "call_1",
+                "output": {"orderId": "A-17", "status": "shipped"},
+            },
+            {"type": "finish-step"},
+            {"type": "start-step"},
+            {"type": "text-start", "id": text_id},
+            {"type": "text-end", "id": text_id},
+            {"type": "finish-step"},
+            {"type": "finish", "messageMetadata": {"usage": assistant["usage"], "finishReason": "stop"}},
+            "[DONE]",
+        ]
+        text = "".join(c["delta"] for c in chunks if c.get("type") == "text-delta")
+        assert text == "Order A-17 has shipped."
+        assert all(c["id"] == text_id for c in chunks if c.get("type") == "text-delta")
+
+        assert assistant["status"] == "success" and assistant["errorMessage"] is None
+        assert assistant["finishedAt"] is not None
+        assert assistant["parts"] == [
+            {"type": "step-start"},
+            {
+                "type": "tool-lookup_order",
+                "toolCallId": "call_1",
+                "state": "output-available",
+                "input": {"order_id": "A-17"},
+                "output": {"orderId": "A-17", "status": "shipped"},
+            },
+            {"type": "step-start"},
+            {"type": "text", "text": "Order A-17 has shipped.", "state": "done"},
+        ]
+        usage = assistant["usage"]
+        assert usage["inputTokensCount"] == 250 and usage["outputTokensCount"] == 30
+        assert usage["tokensUsedCount"] == 280 and usage["requestsCount"] == 2
+        assert usage["languageModelSlug"] == "gpt-test"
+        # gpt-test costs 1 credit per 1k input tokens and 2 per 1k output tokens (tests' price table).
+        assert usage["creditsUsedCount"] == pytest.approx(250 / 1000 + 30 * 2 / 1000)
+        chat = (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
+        assert chat["creditsUsedCount"] == pytest.approx(usage["creditsUsedCount"])
+        assert chat["activeStreamUuid"] is None
+        assert chat["trigger"] == {"type": "app"}
+        assert chat["lastMessage"]["uuid"] == assistant["uuid"]
+
+        # The provider saw the system prompt, the tool, then the tool's result.
+        first, second = llm.requests
+        assert first["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert [t["function"]["name"] for t in first["tools"]] == ["lookup_order"]
+        tool_message = second["messages"][-1]
+        assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_1"
+
+    async def test_next_turn_gets_the_history(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="Hi Ada."), Reply(text="Your name is Ada."))
+        chat_uuid = new_uuid()
+        await stream_turn(tenant.client, stream_body(chat_uuid, "I am Ada."))
+        _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "What is my name?"))
+        assert "".join(c["delta"] for c in chunks if c.get("type") == "text-delta") == "Your name is Ada."
+        sent = [(m["role"], m["content"]) for m in llm.requests[1]["messages"]]
+        assert sent == [("user", "I am Ada."), ("assistant", "Hi Ada."), ("user", "What is my name?")]
+        chat = (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
+        messages = (await tenant.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()
+        assert [m["type"] for m in messages["messages"]] == ["user", "assistant", "user", "assistant"]
+        assert chat["creditsUsedCount"] == pytest.approx(
+            sum(m["usage"]["creditsUsedCount"] for m in messages["messages"] if m["usage"])
+        )
+
+    async def test_request_fields_reach_the_model(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="ok"))
+        body = stream_body(
+            text="hi",
+            systemPrompt="You are terse.",
+            contextPrompt="The user is on the pricing page.",
+            temperature=0.3,
+            languageModelSlug="gpt-4o-mini",
+            integrationSlug="openai",
+        )
+        response, chunks = await stream_turn(tenant.client, body)
+        assert response.status_code == 200 and chunks[-1] == "[DONE]"
+        request = llm.requests[0]
+        assert request["model"] == "gpt-4o-mini"
+        assert request["temperature"] == 0.3
+        assert request["messages"][0]["content"] == "You are terse.\n\nThe user is on the pricing page."
+        message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["systemPrompt"] == "You are terse." and message["temperature"] == 0.3
+        assert message["languageModelSlug"] == "gpt-4o-mini" and message["integrationSlug"] == "openai"
+
+
+class TestMaxSteps:
+    async def test_last_step_answers_without_tools(
+        self, server: Server, tenant: Tenant, llm: FakeLLM, order_tool: Tool
+    ) -> None:
+        llm.script(
+            Reply(tool_calls=[ToolCall("lookup_order", {"order_id": "1"}, id="call_a")]),
+            Reply(text="Here is what I found."),
+        )
+        _, chunks = await stream_turn(tenant.client, stream_body(text="check order 1", maxSteps=2))
+        assert "tools" in llm.requests[0]
+        assert not llm.requests[1].get("tools")  # the bound step offers no tools
+        finish = next(c for c in chunks if isinstance(c, dict) and c["type"] == "finish")
+        assert finish["messageMetadata"]["finishReason"] == "max-steps"
+        assert "finishReason" not in finish  # AI SDK 5 clients reject it
+        message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["status"] == "success" and message["meta"]["finishReason"] == "max-steps"
+        assert message["parts"][-1] == {"type": "text", "text": "Here is what I found.", "state": "done"}
+
+
+class TestProviders:
+    async def test_anthropic(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="Bonjour from Claude.", input_tokens=12, output_tokens=4))
+        body = stream_body(text="hi", integrationSlug="anthropic", languageModelSlug="claude-test")
+        _, chunks = await stream_turn(tenant.client, body)
+        assert "".join(c["delta"] for c in chunks if c.get("type") == "text-delta") == "Bonjour from Claude."
+        message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["usage"]["inputTokensCount"] == 12 and message["usage"]["outputTokensCount"] == 4
+        assert message["integrationSlug"] == "anthropic"
+
+    async def test_offline_model_runs_a_tool_turn(self, make_settings: Any, make_tenant: Any) -> None:
+        from ..harness import start_server
+
+        settings = make_settings(
+            openai_api_key=None,
+            openai_base_url=None,
+            anthropic_api_key=None,
+            default_model=None,
+            builtin_tools=["calculate", "current_time"],
+        )
+        async with start_server(settings) as srv:
+            tenant = await make_tenant(srv)
+            _, chunks = await stream_turn(tenant.client, stream_body(text="Please calculate 6 * 7"))
+        types = [c["type"] for c in chunks if isinstance(c, dict)]
+        assert types.count("start-step") == 2
+        output = next(c for c in chunks if isinstance(c, dict) and c["type"] == "tool-output-available")
+        assert output["output"]["result"] == 42
+        assert "42" in "".join(c["delta"] for c in chunks if isinstance(c, dict) and c["type"] == "text-delta")
+
+    async def test_provider_error_is_stored_and_chat_stays_usable(
+        self, server: Server, tenant: Tenant, llm: FakeLLM
+    ) -> None:
+        llm.script(Reply(status=500), Reply(text="Back again."))
+        chat_uuid = new_uuid()
+        _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "hi"))
+        kinds = [c["type"] if isinstance(c, dict) else c for c in chunks]
+        assert kinds[0] == "start" and "error" in kinds and kinds[-2:] == ["finish", "[DONE]"]
+        message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["status"] == "error" and "500" in message["errorMessage"]
+        assert message["usage"] is not None
+        _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "again"))
+        assert "".join(c["delta"] for c in chunks if isinstance(c, dict) and c["type"] == "text-delta") == "Back again."
+
+
+class TestKeepAlive:
+    async def test_quiet_stream_gets_comments(self, make_settings: Any, make_tenant: Any, llm: FakeLLM) -> None:
+        from ..harness import start_server
+
+        async with start_server(make_settings(keepalive_seconds=0.05)) as srv:
+            tenant = await make_tenant(srv)
+            llm.script(Reply(text="slow but sure", delay=0.3))
+            async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body()) as response:
+                raw = "".join([t async for t in response.aiter_text()])
+        assert ": keep-alive\n\n" in raw
+        assert raw.rstrip().endswith("data: [DONE]")
+
+
+class TestSdkVersions:
+    @pytest.mark.parametrize("version", [6, 7])
+    async def test_finish_reason_only_for_v6_plus(
+        self, make_settings: Any, make_tenant: Any, llm: FakeLLM, version: int
+    ) -> None:
+        from ..harness import start_server
+
+        async with start_server(make_settings(ai_sdk_version=version)) as srv:
+            tenant = await make_tenant(srv)
+            llm.script(Reply(text="ok"))
+            _, chunks = await stream_turn(tenant.client, stream_body())
+        finish = next(c for c in chunks if isinstance(c, dict) and c["type"] == "finish")
+        assert finish["finishReason"] == "stop"
+
+
+class TestAiSdkRequest:
+    async def test_use_chat_body_is_accepted(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="hello useChat"))
+        chat_uuid, message_uuid = new_uuid(), new_uuid()
+        body = {
+            "id": chat_uuid,
+            "trigger": "submit-message",
+            "messageId": None,
+            "messages": [{"id": message_uuid, "role": "user", "parts": [{"type": "text", "text": "hey"}]}],
+        }
+        _, chunks = await stream_turn(tenant.client, body)
+        assert chunks[-1] == "[DONE]"
+        listed = (await tenant.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()
+        assert listed["messages"][0]["uuid"] == message_uuid
+        assert listed["messages"][1]["parts"][-1]["text"] == "hello useChat"
+
+
+class TestConflicts:
+    async def test_unfinished_last_message_and_reused_uuid(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="never finishes", hang=True))
+        chat_uuid, user_uuid = new_uuid(), new_uuid()
+        async with tenant.client.stream(
+            "POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid, uuid=user_uuid)
+        ) as response:
+            lines = response.aiter_lines()
+            first = await asyncio.wait_for(anext(lines), timeout=10)
+            assert first.startswith("id: ")
+            again = await tenant.client.post("/v1/ai/messages/stream", json=stream_body(chat_uuid))
+            assert again.status_code == 409
+            assert again.json()["reason"] == "lastMessageNotFinished"
+            reused = await tenant.client.post("/v1/ai/messages/stream", json=stream_body(new_uuid(), uuid=user_uuid))
+            assert reused.status_code == 409
+            assert reused.json()["reason"] == "messageAlreadyExists"
+            listed = (await tenant.client.get("/v1/ai/chats/list")).json()["chats"]
+            assert [c["uuid"] for c in listed] == [chat_uuid]
+            assistant = listed[0]["lastMessage"]["uuid"]
+            await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [assistant]})

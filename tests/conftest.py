@@ -1,0 +1,139 @@
+"""Fixtures: real servers on 127.0.0.1. The app is the real factory served by uvicorn on an
+ephemeral port; the database is SQLite (always) or PostgreSQL + Redis (when their URLs are set);
+models are reached through a fake OpenAI-compatible server speaking HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Awaitable
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from pydantic_ai import models as pydantic_ai_models
+
+from cargohold.settings import ModelPrice, Settings
+from cargohold.store.workspaces import create_token, create_workspace
+
+from .fakes.fake_llm import FakeLLM
+from .harness import Server, start_server
+
+pydantic_ai_models.ALLOW_MODEL_REQUESTS = True  # only ever our fake server on 127.0.0.1
+
+PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
+TEST_PRICES = {"gpt-test": ModelPrice(input=1.0, output=2.0), "*": ModelPrice(input=0.5, output=0.5)}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "backend" in getattr(item, "fixturenames", ()) and "postgres" in item.name:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres" and not (PG_URL and REDIS_URL):
+        pytest.skip("CARGOHOLD_TEST_DATABASE_URL and CARGOHOLD_TEST_REDIS_URL are not set")
+    return request.param
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeLLM]:
+    async with FakeLLM() as fake:
+        yield fake
+
+
+async def _truncate(url: str) -> None:
+    from cargohold.db.engine import make_engine
+    from cargohold.db.migrate import upgrade
+
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("TRUNCATE messages, chats, api_tokens, users, workspaces CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def make_settings(backend: str, tmp_path: Any, llm: FakeLLM) -> AsyncIterator[Callable[..., Settings]]:
+    """Settings for one test: its own SQLite file, or the shared PostgreSQL (emptied first) with a
+    Redis key prefix of its own."""
+    prefix = f"cargohold-test-{uuid.uuid4().hex[:12]}"
+    if backend == "postgres":
+        assert PG_URL
+        await _truncate(PG_URL)
+        base: dict[str, Any] = {"database_url": PG_URL, "redis_url": REDIS_URL, "redis_prefix": prefix}
+    else:
+        base = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/cargohold.db", "redis_url": None}
+
+    def make(**overrides: Any) -> Settings:
+        values = {
+            **base,
+            "bootstrap": False,
+            "openai_api_key": "test-key",
+            "openai_base_url": llm.openai_base_url,
+            "anthropic_api_key": "test-key",
+            "anthropic_base_url": llm.anthropic_base_url,
+            "default_model": "openai:gpt-test",
+            "offline_token_delay": 0.0,
+            "keepalive_seconds": 5.0,
+            "model_prices": TEST_PRICES,
+            "builtin_tools": [],
+            **overrides,
+        }
+        return Settings(**values)
+
+    yield make
+    if backend == "postgres" and REDIS_URL:
+        import redis.asyncio as redis
+
+        client = redis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture
+async def server(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
+    async with start_server(make_settings()) as srv:
+        yield srv
+
+
+class Tenant:
+    """A workspace with a token, and an HTTP client that uses it."""
+
+    def __init__(self, workspace_uuid: uuid.UUID, user_uuid: uuid.UUID, client: httpx.AsyncClient) -> None:
+        self.workspace_uuid = workspace_uuid
+        self.user_uuid = user_uuid
+        self.client = client
+
+
+MakeTenant = Callable[[Server], Awaitable[Tenant]]
+
+
+@pytest.fixture
+async def make_tenant() -> AsyncIterator[MakeTenant]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(srv: Server, name: str = "acme") -> Tenant:
+        async with srv.state.sessions() as session, session.begin():
+            workspace, user = await create_workspace(session, name)
+            token = await create_token(session, user)
+        client = httpx.AsyncClient(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        clients.append(client)
+        return Tenant(workspace.uuid, user.uuid, client)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def tenant(server: Server, make_tenant: MakeTenant) -> Tenant:
+    return await make_tenant(server)

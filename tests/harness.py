@@ -1,0 +1,115 @@
+"""Test plumbing: serve an app on a real socket, read SSE, wait on conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from cargohold.app import create_app
+from cargohold.settings import Settings
+from cargohold.state import AppState
+
+
+@dataclass
+class Server:
+    base_url: str
+    state: AppState
+    uvicorn: uvicorn.Server
+
+
+@asynccontextmanager
+async def start_server(settings: Settings) -> AsyncIterator[Server]:
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve(sockets=[sock]))
+    await wait_until(lambda: srv.started or task.done(), timeout=20)
+    if task.done():
+        task.result()
+        raise RuntimeError("server stopped during startup")
+    try:
+        yield Server(f"http://127.0.0.1:{port}", app.state.cargohold, srv)
+    finally:
+        srv.should_exit = True
+        await asyncio.wait_for(task, timeout=20)
+        sock.close()
+
+
+async def wait_until(condition: Callable[[], bool] | Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait for a condition with a deadline (checked every few ms): never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
+def parse_sse(text: str) -> list[Any]:
+    """The `data:` payloads of an SSE body, JSON-decoded (`[DONE]` stays a string)."""
+    out: list[Any] = []
+    for event in text.split("\n\n"):
+        for line in event.split("\n"):
+            if line.startswith("data: "):
+                payload = line[len("data: ") :]
+                out.append(payload if payload == "[DONE]" else json.loads(payload))
+    return out
+
+
+async def read_stream(response: httpx.Response) -> list[Any]:
+    body = ""
+    async for text in response.aiter_text():
+        body += text
+    return parse_sse(body)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def stream_body(chat_uuid: str | None = None, text: str = "Hello", **extra: Any) -> dict[str, Any]:
+    return {
+        "chatUuid": chat_uuid or new_uuid(),
+        "parts": [{"type": "text", "text": text}],
+        **extra,
+    }
+
+
+async def stream_turn(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[httpx.Response, list[Any]]:
+    async with client.stream("POST", "/v1/ai/messages/stream", json=body) as response:
+        if response.status_code != 200:
+            await response.aread()
+            return response, []
+        return response, await read_stream(response)
+
+
+async def wait_for_status(
+    client: httpx.AsyncClient, message_uuid: str, statuses: set[str], timeout: float = 15.0
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    async def check() -> bool:
+        response = await client.get(f"/v1/ai/messages/{message_uuid}")
+        found.update(response.json().get("message", {}))
+        return found.get("status") in statuses
+
+    await wait_until(check, timeout)
+    return found
