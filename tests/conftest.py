@@ -84,6 +84,7 @@ async def make_settings(backend: str, tmp_path: Any, llm: FakeLLM) -> AsyncItera
             "keepalive_seconds": 5.0,
             "model_prices": TEST_PRICES,
             "builtin_tools": [],
+            "model_max_retries": 0,
             **overrides,
         }
         return Settings(**values)

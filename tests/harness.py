@@ -113,3 +113,43 @@ async def wait_for_status(
 
     await wait_until(check, timeout)
     return found
+
+
+def kind(chunk: Any) -> str:
+    """A chunk's `type`, or the literal `[DONE]`."""
+    return chunk["type"] if isinstance(chunk, dict) else chunk
+
+
+def text_of(chunks: list[Any]) -> str:
+    return "".join(c["delta"] for c in chunks if kind(c) == "text-delta")
+
+
+class StreamReader:
+    """Reads one SSE response incrementally: some chunks now, the rest later."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._text = response.aiter_text()
+        self.raw = ""
+
+    @property
+    def chunks(self) -> list[Any]:
+        return parse_sse(self.raw)
+
+    async def until(self, count: int, timeout: float = 15.0) -> list[Any]:
+        async def read() -> None:
+            while len(self.chunks) < count:
+                self.raw += await anext(self._text)
+
+        await asyncio.wait_for(read(), timeout)
+        return self.chunks
+
+    async def rest(self, timeout: float = 15.0) -> list[Any]:
+        """Everything after what `until` returned, to the end of the body."""
+        seen = len(self.chunks)
+
+        async def read() -> None:
+            async for text in self._text:
+                self.raw += text
+
+        await asyncio.wait_for(read(), timeout)
+        return self.chunks[seen:]

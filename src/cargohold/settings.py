@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     offline_token_delay: float = 0.02
     """Seconds between the offline model's streamed words, so the quick start looks like a stream."""
     model_request_timeout: float = 120.0
+    """Seconds a provider call may take before it fails (and the turn ends `error`)."""
+    model_max_retries: int = 2
+    """Provider calls retried on connection errors, 429 and 5xx, with backoff."""
 
     model_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     """Credits per 1,000 input/output tokens by model slug; `*` is the fallback. JSON in the env."""

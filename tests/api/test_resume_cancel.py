@@ -12,7 +12,16 @@ from pydantic_ai import Tool
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
-from ..harness import Server, new_uuid, parse_sse, read_stream, start_server, stream_body, wait_for_status
+from ..harness import (
+    Server,
+    StreamReader,
+    new_uuid,
+    parse_sse,
+    read_stream,
+    start_server,
+    stream_body,
+    wait_for_status,
+)
 
 
 async def first_chunks(response: httpx.Response, count: int) -> list[Any]:
@@ -97,12 +106,12 @@ class TestCancel:
         llm.script(Reply(text="partial answer then nothing", hang=True))
         chat_uuid = new_uuid()
         async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid)) as r:
-            head = await first_chunks(r, 1)
+            reader = StreamReader(r)
+            head = await reader.until(3)
             message_uuid = head[0]["messageId"]
-            await wait_for_status(tenant.client, message_uuid, {"generating"})
             cancel = await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
             assert cancel.status_code == 200 and cancel.json() == {}
-            rest = await read_stream(r)
+            rest = await reader.rest()
         await asyncio.wait_for(llm.disconnected.wait(), timeout=10)
         assert rest[-1] == "[DONE]"
         kinds = [c["type"] for c in rest if isinstance(c, dict)]
@@ -123,10 +132,11 @@ class TestCancel:
         )
         chat_uuid = new_uuid()
         async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid)) as r:
-            head = await first_chunks(r, 1)
+            reader = StreamReader(r)
+            head = await reader.until(1)
             await asyncio.wait_for(started.wait(), timeout=10)
             await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [head[0]["messageId"]]})
-            await read_stream(r)
+            await reader.rest()
         await asyncio.wait_for(cancelled.wait(), timeout=10)
         message = await wait_for_status(tenant.client, head[0]["messageId"], {"cancelled"})
         tool_part = next(p for p in message["parts"] if p["type"] == "tool-wait_for_approval")
@@ -186,11 +196,11 @@ class TestTwoInstances:
                 llm.script(Reply(text="hanging on A", hang=True))
                 chat2 = new_uuid()
                 async with tenant_a.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat2)) as r:
-                    head = await first_chunks(r, 1)
+                    reader = StreamReader(r)
+                    head = await reader.until(3)
                     message_uuid = head[0]["messageId"]
-                    await wait_for_status(client_b, message_uuid, {"generating"})
                     await client_b.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
-                    rest = await read_stream(r)
+                    rest = await reader.rest()
                 assert rest[-1] == "[DONE]"
                 await asyncio.wait_for(llm.disconnected.wait(), timeout=10)
                 message = await wait_for_status(client_b, message_uuid, {"cancelled"})

@@ -12,7 +12,7 @@ from pydantic_ai import Tool
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
-from ..harness import Server, new_uuid, read_stream, stream_body, stream_turn
+from ..harness import Server, kind, new_uuid, read_stream, stream_body, stream_turn, text_of
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 HEADERS = {
@@ -63,11 +63,11 @@ class TestTwoStepToolTurn:
         user, assistant = messages["messages"]
         assert user["uuid"] == user_uuid and user["type"] == "user" and user["status"] == "success"
         text_id = chunks[11]["id"]
-        args = "".join(c["inputTextDelta"] for c in chunks if c.get("type") == "tool-input-delta")
+        args = "".join(c["inputTextDelta"] for c in chunks if kind(c) == "tool-input-delta")
         assert args == '{"order_id":"A-17"}' or args.replace(" ", "") == '{"order_id":"A-17"}'
-        deltas = [c for c in chunks if c.get("type") == "tool-input-delta"]
+        deltas = [c for c in chunks if kind(c) == "tool-input-delta"]
         assert len(deltas) >= 2
-        without_deltas = [c for c in chunks if c.get("type") not in ("tool-input-delta", "text-delta")]
+        without_deltas = [c for c in chunks if kind(c) not in ("tool-input-delta", "text-delta")]
         assert without_deltas == [
             {"type": "start", "messageId": assistant["uuid"]},
             {"type": "start-step"},
@@ -91,9 +91,9 @@ class TestTwoStepToolTurn:
             {"type": "finish", "messageMetadata": {"usage": assistant["usage"], "finishReason": "stop"}},
             "[DONE]",
         ]
-        text = "".join(c["delta"] for c in chunks if c.get("type") == "text-delta")
+        text = text_of(chunks)
         assert text == "Order A-17 has shipped."
-        assert all(c["id"] == text_id for c in chunks if c.get("type") == "text-delta")
+        assert all(c["id"] == text_id for c in chunks if kind(c) == "text-delta")
 
         assert assistant["status"] == "success" and assistant["errorMessage"] is None
         assert assistant["finishedAt"] is not None
@@ -133,7 +133,7 @@ class TestTwoStepToolTurn:
         chat_uuid = new_uuid()
         await stream_turn(tenant.client, stream_body(chat_uuid, "I am Ada."))
         _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "What is my name?"))
-        assert "".join(c["delta"] for c in chunks if c.get("type") == "text-delta") == "Your name is Ada."
+        assert text_of(chunks) == "Your name is Ada."
         sent = [(m["role"], m["content"]) for m in llm.requests[1]["messages"]]
         assert sent == [("user", "I am Ada."), ("assistant", "Hi Ada."), ("user", "What is my name?")]
         chat = (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
@@ -188,7 +188,7 @@ class TestProviders:
         llm.script(Reply(text="Bonjour from Claude.", input_tokens=12, output_tokens=4))
         body = stream_body(text="hi", integrationSlug="anthropic", languageModelSlug="claude-test")
         _, chunks = await stream_turn(tenant.client, body)
-        assert "".join(c["delta"] for c in chunks if c.get("type") == "text-delta") == "Bonjour from Claude."
+        assert text_of(chunks) == "Bonjour from Claude."
         message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
         assert message["usage"]["inputTokensCount"] == 12 and message["usage"]["outputTokensCount"] == 4
         assert message["integrationSlug"] == "anthropic"
@@ -210,7 +210,7 @@ class TestProviders:
         assert types.count("start-step") == 2
         output = next(c for c in chunks if isinstance(c, dict) and c["type"] == "tool-output-available")
         assert output["output"]["result"] == 42
-        assert "42" in "".join(c["delta"] for c in chunks if isinstance(c, dict) and c["type"] == "text-delta")
+        assert "42" in text_of(chunks)
 
     async def test_provider_error_is_stored_and_chat_stays_usable(
         self, server: Server, tenant: Tenant, llm: FakeLLM
@@ -218,13 +218,13 @@ class TestProviders:
         llm.script(Reply(status=500), Reply(text="Back again."))
         chat_uuid = new_uuid()
         _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "hi"))
-        kinds = [c["type"] if isinstance(c, dict) else c for c in chunks]
+        kinds = [kind(c) for c in chunks]
         assert kinds[0] == "start" and "error" in kinds and kinds[-2:] == ["finish", "[DONE]"]
         message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
         assert message["status"] == "error" and "500" in message["errorMessage"]
         assert message["usage"] is not None
         _, chunks = await stream_turn(tenant.client, stream_body(chat_uuid, "again"))
-        assert "".join(c["delta"] for c in chunks if isinstance(c, dict) and c["type"] == "text-delta") == "Back again."
+        assert text_of(chunks) == "Back again."
 
 
 class TestKeepAlive:

@@ -29,5 +29,6 @@ def usage_record(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> d
         "reasoningTokensCount": int(details.get("reasoning_tokens", 0)),
         "creditsUsedCount": credits_for(usage, slug, prices),
         "languageModelSlug": slug,
+        "connectorUuid": None,
         "requestsCount": usage.requests,
     }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from anthropic import AsyncAnthropic
+from openai import AsyncOpenAI
 from pydantic_ai.models import Model
 from pydantic_ai.models.anthropic import AnthropicModel
 from pydantic_ai.models.openai import OpenAIChatModel
@@ -75,13 +77,20 @@ class ModelRegistry:
 
     def _build(self, choice: ModelChoice) -> Model:
         s = self.settings
+        retries, timeout = s.model_max_retries, s.model_request_timeout
         if choice.integration == "openai":
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
-            return OpenAIChatModel(choice.slug, provider=OpenAIProvider(base_url=s.openai_base_url, api_key=key))
+            client = AsyncOpenAI(base_url=s.openai_base_url, api_key=key, max_retries=retries, timeout=timeout)
+            return OpenAIChatModel(choice.slug, provider=OpenAIProvider(openai_client=client))
         if choice.integration == "anthropic":
             assert s.anthropic_api_key is not None
-            provider = AnthropicProvider(api_key=s.anthropic_api_key.get_secret_value(), base_url=s.anthropic_base_url)
-            return AnthropicModel(choice.slug, provider=provider)
+            anthropic = AsyncAnthropic(
+                api_key=s.anthropic_api_key.get_secret_value(),
+                base_url=s.anthropic_base_url,
+                max_retries=retries,
+                timeout=timeout,
+            )
+            return AnthropicModel(choice.slug, provider=AnthropicProvider(anthropic_client=anthropic))
         return offline_model(token_delay=s.offline_token_delay)
 
 
