@@ -1,0 +1,145 @@
+"""The Redis broker: chunks in a Redis Stream per message (replayable by any instance, after the
+producer is gone), cancel as a key plus a pub/sub notice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import redis.asyncio as redis
+
+from .broker import CancelCallback, StreamEntry, Unregister
+
+__all__ = ["RedisBroker"]
+
+log = logging.getLogger(__name__)
+_OPEN_TTL = 24 * 3600  # an abandoned open stream still expires
+_END = "end"
+
+
+class RedisBroker:
+    def __init__(
+        self, url: str, prefix: str = "cargohold", retention_seconds: float = 600.0, max_len: int = 100_000
+    ) -> None:
+        self.prefix = prefix
+        self.retention_seconds = retention_seconds
+        self.max_len = max_len
+        self._redis = redis.from_url(url, decode_responses=True)
+        self._callbacks: dict[str, CancelCallback] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._ttl_refreshed: dict[str, float] = {}
+
+    def _stream_key(self, stream_id: str) -> str:
+        return f"{self.prefix}:stream:{stream_id}"
+
+    def _cancel_key(self, message_uuid: str) -> str:
+        return f"{self.prefix}:cancel:{message_uuid}"
+
+    @property
+    def _channel(self) -> str:
+        return f"{self.prefix}:cancel"
+
+    async def start(self) -> None:
+        await self._redis.ping()
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self._channel)
+        self._listener = asyncio.create_task(self._listen(pubsub), name="redis-cancel-listener")
+
+    async def _listen(self, pubsub: redis.client.PubSub) -> None:
+        try:
+            while True:
+                try:
+                    message = await pubsub.get_message(timeout=5.0)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    log.warning("cancel listener lost Redis; reconnecting")
+                    await asyncio.sleep(1)
+                    await pubsub.subscribe(self._channel)
+                    continue
+                if message and message.get("type") == "message":
+                    self._fire(str(message["data"]))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    def _fire(self, message_uuid: str) -> None:
+        callback = self._callbacks.pop(message_uuid, None)
+        if callback is not None:
+            callback()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        await self._redis.aclose()
+
+    async def publish(self, stream_id: str, chunks: Sequence[str]) -> None:
+        key = self._stream_key(stream_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chunk in chunks:
+                pipe.xadd(key, {"c": chunk}, maxlen=self.max_len, approximate=True)
+            now = time.monotonic()
+            if now - self._ttl_refreshed.get(stream_id, 0.0) > 60:
+                self._ttl_refreshed[stream_id] = now
+                pipe.expire(key, _OPEN_TTL)
+            await pipe.execute()
+
+    async def end(self, stream_id: str) -> None:
+        key = self._stream_key(stream_id)
+        self._ttl_refreshed.pop(stream_id, None)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {_END: "1"}, maxlen=self.max_len, approximate=True)
+            pipe.expire(key, max(1, int(self.retention_seconds)))
+            await pipe.execute()
+
+    async def exists(self, stream_id: str) -> bool:
+        return bool(await self._redis.exists(self._stream_key(stream_id)))
+
+    async def subscribe(
+        self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
+    ) -> AsyncIterator[StreamEntry | None]:
+        key = self._stream_key(stream_id)
+        if not await self._redis.exists(key):
+            return
+        cursor = after or "0-0"
+        block_ms = int((idle_timeout if idle_timeout is not None else 5.0) * 1000)
+        while True:
+            # XREAD replays everything after the cursor, then blocks for new entries.
+            result = await self._redis.xread({key: cursor}, count=500, block=max(1, block_ms))
+            if not result:
+                if idle_timeout is not None:
+                    yield None
+                if not await self._redis.exists(key):  # expired or deleted while we waited
+                    return
+                continue
+            for entry_id, fields in result[0][1]:
+                cursor = entry_id
+                if _END in fields:
+                    return
+                yield StreamEntry(entry_id, fields["c"])
+
+    async def request_cancel(self, message_uuid: str) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._cancel_key(message_uuid), "1", ex=max(1, int(self.retention_seconds)))
+            pipe.publish(self._channel, message_uuid)
+            await pipe.execute()
+
+    def on_cancel(self, message_uuid: str, callback: CancelCallback) -> Unregister:
+        self._callbacks[message_uuid] = callback
+
+        async def already_requested() -> None:
+            if await self._redis.exists(self._cancel_key(message_uuid)):
+                self._fire(message_uuid)
+
+        check = asyncio.get_running_loop().create_task(already_requested())
+
+        def unregister() -> None:
+            check.cancel()
+            if self._callbacks.get(message_uuid) is callback:
+                del self._callbacks[message_uuid]
+
+        return unregister
