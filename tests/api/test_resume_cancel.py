@@ -117,7 +117,13 @@ class TestCancel:
         kinds = [c["type"] for c in rest if isinstance(c, dict)]
         assert "abort" in kinds and kinds[-1] == "finish"
         message = await wait_for_status(tenant.client, message_uuid, {"cancelled"})
-        assert message["finishedAt"] is not None and message["usage"] is not None
+        assert message["finishedAt"] is not None
+        # The cut-off call reported no usage; what it streamed is counted as an estimate.
+        streamed = "".join(c["delta"] for c in head + rest if isinstance(c, dict) and c["type"] == "text-delta")
+        assert streamed and message["parts"][-1]["text"] == streamed
+        assert message["usage"]["isEstimated"] is True
+        assert message["usage"]["outputTokensCount"] == -(-len(streamed) // 4)
+        assert message["usage"]["creditsUsedCount"] > 0
         chat = (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
         assert chat["activeStreamUuid"] is None
 
@@ -169,11 +175,12 @@ async def _stream(tenant: Tenant, body: dict[str, Any]) -> tuple[httpx.Response,
 
 
 class TestTwoInstances:
+    """Two app instances share state through PostgreSQL and Redis (only)."""
+
+    @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
     async def test_resume_and_cancel_from_the_other_instance(
         self, backend: str, make_settings: Any, make_tenant: Any, llm: FakeLLM
     ) -> None:
-        if backend != "postgres":
-            pytest.skip("two instances share state through PostgreSQL and Redis")
         async with start_server(make_settings()) as a, start_server(make_settings()) as b:
             tenant_a = await make_tenant(a)
             client_b = httpx.AsyncClient(base_url=b.base_url, headers=dict(tenant_a.client.headers), timeout=30)

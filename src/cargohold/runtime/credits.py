@@ -17,8 +17,24 @@ def credits_for(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> fl
     return round(credits, 6)
 
 
-def usage_record(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> dict[str, Any]:
-    """The stored/wire `usage` object (camelCase, as the API returns it)."""
+def usage_record(
+    usage: RunUsage, slug: str, prices: dict[str, ModelPrice], *, unreported_output_chars: int = 0
+) -> dict[str, Any]:
+    """The stored/wire `usage` object (camelCase, as the API returns it).
+
+    A model call cut off mid-stream (cancel, error, crash) never reports its usage, yet the
+    provider bills what it streamed; `unreported_output_chars` adds an estimate of those output
+    tokens (4 characters a token) and flags the record `isEstimated`."""
+    estimated = -(-unreported_output_chars // 4)
+    if estimated:
+        usage = RunUsage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens + estimated,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            requests=usage.requests,
+            details=dict(usage.details or {}),
+        )
     details = usage.details or {}
     return {
         "inputTokensCount": usage.input_tokens,
@@ -31,4 +47,5 @@ def usage_record(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> d
         "languageModelSlug": slug,
         "connectorUuid": None,
         "requestsCount": usage.requests,
+        "isEstimated": bool(estimated),
     }

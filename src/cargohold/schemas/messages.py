@@ -118,6 +118,11 @@ class Usage(CamelModel):
     language_model_slug: str | None = None
     connector_uuid: uuid.UUID | None = None
     requests_count: int = Field(default=0, description="Model requests (steps) made.")
+    is_estimated: bool = Field(
+        default=False,
+        description="True when part of the output was estimated: a model call cut off mid-stream "
+        "(cancel, error, crash) reports no usage of its own.",
+    )
 
 
 class Message(CamelModel):

@@ -87,7 +87,7 @@ async def _finish(
     choice: ModelChoice,
     outcome: TurnOutcome,
 ) -> None:
-    record = usage_record(usage, choice.slug, state.settings.model_prices)
+    record = _usage(state, usage, choice, publisher, complete=outcome.status == "success")
     if outcome.status == "error" and publisher.parts.error_text is None:
         await publisher.emit(ErrorChunk(error_text=outcome.error_message or "error"))
     metadata = {"usage": record, "finishReason": outcome.finish_reason}
@@ -119,6 +119,14 @@ async def _finish(
         await publisher.close()
 
 
+def _usage(
+    state: AppState, usage: RunUsage, choice: ModelChoice, publisher: StreamPublisher, *, complete: bool
+) -> dict[str, object]:
+    # A model call still streaming (or cut off) has reported no usage: count what it streamed.
+    unreported = 0 if complete else publisher.parts.step_chars
+    return usage_record(usage, choice.slug, state.settings.model_prices, unreported_output_chars=unreported)
+
+
 async def _heartbeat(
     state: AppState,
     message_uuid: uuid.UUID,
@@ -139,7 +147,7 @@ async def _heartbeat(
                     .values(
                         lease_expires_at=lease_until(state.settings.lease_seconds),
                         parts=copy.deepcopy(publisher.parts.parts),
-                        usage=usage_record(usage, choice.slug, state.settings.model_prices),
+                        usage=_usage(state, usage, choice, publisher, complete=False),
                     )
                 )
             if result.rowcount == 0:  # reaped meanwhile (this process stalled): stop the run

@@ -28,11 +28,15 @@ class PartsBuilder:
         self._open: dict[tuple[str, str], dict[str, Any]] = {}
         self._tools: dict[str, dict[str, Any]] = {}
         self._tool_text: dict[str, str] = {}
+        self.step_chars = 0
+        """Characters the model streamed in the current step (text, reasoning, tool input) whose
+        model response has not completed: a tool call being run means the response completed."""
 
     def add(self, chunk: dict[str, Any]) -> None:
         kind: str = chunk["type"]
         if kind == "start-step":
             self.parts.append({"type": "step-start"})
+            self.step_chars = 0
         elif kind == "finish-step":
             self._open.clear()
         elif kind in ("text-start", "reasoning-start"):
@@ -44,6 +48,7 @@ class PartsBuilder:
             self._open[(part_type, chunk["id"])] = part
         elif kind in ("text-delta", "reasoning-delta"):
             part = self._open.get((kind.removesuffix("-delta"), chunk["id"]))
+            self.step_chars += len(chunk["delta"])
             if part is not None:
                 part["text"] += chunk["delta"]
         elif kind in ("text-end", "reasoning-end"):
@@ -59,12 +64,14 @@ class PartsBuilder:
         elif kind == "tool-input-delta":
             call_id = chunk["toolCallId"]
             text = self._tool_text.get(call_id, "") + chunk["inputTextDelta"]
+            self.step_chars += len(chunk["inputTextDelta"])
             self._tool_text[call_id] = text
             if call_id in self._tools:
                 # A partial JSON fragment stays unparsed until the next delta completes it.
                 with suppress(ValueError):
                     self._tools[call_id]["input"] = json.loads(text)
         elif kind in _TOOL_STATE_BY_CHUNK:
+            self.step_chars = 0
             part = self._tool_part(chunk)
             part["state"] = _TOOL_STATE_BY_CHUNK[kind]
             for field in _TOOL_FIELDS:
