@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..conftest import Tenant
-from ..harness import Server, new_uuid
 from cargohold.store import chats as chat_store
 from cargohold.store import messages as message_store
+
+from ..conftest import Tenant
+from ..harness import Server, new_uuid
 
 
 class TestCrud:

@@ -14,6 +14,10 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
+        # One connection, handed out in turn: SQLite has one writer anyway, and queueing in the pool
+        # is fair and immediate where SQLite's busy handler would sleep and back off (p99 latency).
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
