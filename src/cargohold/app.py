@@ -6,8 +6,10 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from . import __version__
 from .api import chats, messages
@@ -19,6 +21,7 @@ from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
 from .runtime.models import ModelRegistry
 from .runtime.tools import ToolRegistry
+from .schemas.messages import MessageStream
 from .settings import Settings
 from .state import AppState
 from .stream import make_broker
@@ -33,6 +36,23 @@ def _announce_token(token: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def _document_stream_body(app: FastAPI) -> None:
+    """The stream route reads its body itself (it also accepts the AI SDK's `useChat` shape), so
+    its schema is added to the OpenAPI document here."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            body = MessageStream.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(body.pop("$defs", {}))
+            components["MessageStream"] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(chats.router)
     app.include_router(messages.router)
+
+    _document_stream_body(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -9,10 +9,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from .app import create_app
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
-from .db.tables import User
 from .settings import Settings
 from .store.workspaces import create_token, first_workspace
 
@@ -29,6 +27,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
 ) -> None:
     """Run the server: migrates the database, then serves the API."""
+    from .app import create_app  # the web stack is not needed by the other commands
+
     settings = Settings()
     uvicorn.run(
         create_app(settings),
@@ -44,20 +44,12 @@ async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: s
     try:
         await upgrade(engine)
         async with make_session_factory(engine)() as session, session.begin():
-            if workspace is None:
-                found = await first_workspace(session)
-                if found is None:
-                    raise typer.BadParameter("no workspace yet: run `cargohold serve` once first")
-                user = found[1]
-            else:
-                user = (
-                    await session.execute(User.__table__.select().where(User.workspace_uuid == workspace).limit(1))
-                ).first()
-                if user is None:
-                    raise typer.BadParameter(f"no workspace {workspace}")
-                user = await session.get(User, user.uuid)
-                assert user is not None
-            return await create_token(session, user, name=name)
+            found = await first_workspace(session, workspace)
+            if found is None:
+                if workspace is not None:
+                    raise typer.BadParameter(f"no workspace {workspace}", param_hint="--workspace")
+                raise typer.BadParameter("no workspace yet: run `cargohold serve` once first")
+            return await create_token(session, found[1], name=name)
     finally:
         await engine.dispose()
 

@@ -7,18 +7,14 @@ Ollama, vLLM, llama.cpp), `anthropic`, and `offline` (built in: no key, no netwo
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from anthropic import AsyncAnthropic
-from openai import AsyncOpenAI
-from pydantic_ai.models import Model
-from pydantic_ai.models.anthropic import AnthropicModel
-from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.providers.anthropic import AnthropicProvider
-from pydantic_ai.providers.openai import OpenAIProvider
+from typing import TYPE_CHECKING
 
 from ..errors import MissingProviderKey, UnknownModel
 from ..settings import Settings
 from .offline import offline_model
+
+if TYPE_CHECKING:
+    from pydantic_ai.models import Model
 
 __all__ = ["INTEGRATIONS", "ModelChoice", "ModelRegistry"]
 
@@ -78,11 +74,20 @@ class ModelRegistry:
     def _build(self, choice: ModelChoice) -> Model:
         s = self.settings
         retries, timeout = s.model_max_retries, s.model_request_timeout
+        # Provider SDKs are imported on first use: together they take seconds to import.
         if choice.integration == "openai":
+            from openai import AsyncOpenAI
+            from pydantic_ai.models.openai import OpenAIChatModel
+            from pydantic_ai.providers.openai import OpenAIProvider
+
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
             client = AsyncOpenAI(base_url=s.openai_base_url, api_key=key, max_retries=retries, timeout=timeout)
             return OpenAIChatModel(choice.slug, provider=OpenAIProvider(openai_client=client))
         if choice.integration == "anthropic":
+            from anthropic import AsyncAnthropic
+            from pydantic_ai.models.anthropic import AnthropicModel
+            from pydantic_ai.providers.anthropic import AnthropicProvider
+
             assert s.anthropic_api_key is not None
             anthropic = AsyncAnthropic(
                 api_key=s.anthropic_api_key.get_secret_value(),

@@ -47,15 +47,14 @@ async def create_workspace(session: AsyncSession, name: str, user_name: str = "a
     return workspace, user
 
 
-async def first_workspace(session: AsyncSession) -> tuple[Workspace, User] | None:
-    row = (
-        await session.execute(
-            sa.select(Workspace, User)
-            .join(User, User.workspace_uuid == Workspace.uuid)
-            .order_by(Workspace.created_at, User.created_at)
-            .limit(1)
-        )
-    ).first()
+async def first_workspace(
+    session: AsyncSession, workspace_uuid: uuid.UUID | None = None
+) -> tuple[Workspace, User] | None:
+    """The oldest workspace (or the one given) with its first user."""
+    query = sa.select(Workspace, User).join(User, User.workspace_uuid == Workspace.uuid)
+    if workspace_uuid is not None:
+        query = query.where(Workspace.uuid == workspace_uuid)
+    row = (await session.execute(query.order_by(Workspace.created_at, User.created_at).limit(1))).first()
     return (row[0], row[1]) if row else None
 
 
