@@ -12,7 +12,7 @@ from pydantic_ai import Tool
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
-from ..harness import Server, kind, new_uuid, read_stream, stream_body, stream_turn, text_of
+from ..harness import Server, StreamReader, kind, new_uuid, read_stream, stream_body, stream_turn, text_of
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 HEADERS = {
@@ -292,3 +292,33 @@ class TestConflicts:
             assert [c["uuid"] for c in listed] == [chat_uuid]
             assistant = listed[0]["lastMessage"]["uuid"]
             await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [assistant]})
+
+
+class TestReasoning:
+    async def test_with_reasoning_streams_and_stores_thinking(
+        self, server: Server, tenant: Tenant, llm: FakeLLM
+    ) -> None:
+        llm.script(Reply(reasoning="The user greets me.", text="Hello!"))
+        body = stream_body(text="hi", integrationSlug="anthropic", languageModelSlug="claude-test", withReasoning=True)
+        _, chunks = await stream_turn(tenant.client, body)
+        assert llm.requests[0]["thinking"]["type"] in ("enabled", "adaptive")
+        kinds = [kind(c) for c in chunks]
+        assert kinds.index("reasoning-start") < kinds.index("reasoning-end") < kinds.index("text-start")
+        assert "".join(c["delta"] for c in chunks if kind(c) == "reasoning-delta") == "The user greets me."
+        message = (await tenant.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        reasoning = next(p for p in message["parts"] if p["type"] == "reasoning")
+        assert reasoning["text"] == "The user greets me." and reasoning["state"] == "done"
+        assert message["withReasoning"] is True
+
+
+class TestDeleteDuringTurn:
+    async def test_deleting_the_chat_stops_its_turn(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="never ends", hang=True))
+        chat_uuid = new_uuid()
+        async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid)) as r:
+            reader = StreamReader(r)
+            await reader.until(3)
+            assert (await tenant.client.delete(f"/v1/ai/chats/{chat_uuid}")).status_code == 200
+            rest = await reader.rest()
+        assert rest[-1] == "[DONE]" and "abort" in [kind(c) for c in rest]
+        await asyncio.wait_for(llm.disconnected.wait(), timeout=10)
