@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from ..harness import wait_until
 
 
 @dataclass
@@ -100,11 +101,10 @@ class FakeLLM:
         )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done() or time.monotonic() > deadline:
-                raise RuntimeError("fake LLM did not start")
-            await asyncio.sleep(0.005)
+        server, task = self._server, self._task
+        await wait_until(lambda: server.started or task.done(), timeout=10)
+        if task.done():
+            raise RuntimeError("fake LLM did not start")
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -34,9 +34,9 @@ class MessageHeader(CamelModel):
     release_uuid: uuid.UUID | None
     chat_uuid: uuid.UUID
     user_uuid: uuid.UUID | None
-    status: str
+    status: str = Field(description="pending | generating | success | error | cancelled")
     error_message: str | None
-    type: str
+    type: str = Field(description="user | assistant")
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
+from .chats import MessageHeader
 from .common import UUID4, CamelModel, RequestModel
 from .triggers import ChatTrigger
 
@@ -125,16 +125,9 @@ class Usage(CamelModel):
     )
 
 
-class Message(CamelModel):
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
-    agent_uuid: uuid.UUID | None
-    release_uuid: uuid.UUID | None
-    chat_uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
-    status: str = Field(description="pending | generating | success | error | cancelled")
-    error_message: str | None
-    type: str = Field(description="user | assistant")
+class Message(MessageHeader):
+    """A message with its content and the configuration its turn ran with."""
+
     parts: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     tools: list[dict[str, Any]] = Field(description="Same as `actions` (older name).")
@@ -155,10 +148,6 @@ class Message(CamelModel):
     meta: dict[str, Any] | None
     suggested_actions: list[dict[str, Any]]
     temporal_workflow_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    deleted_at: datetime | None
 
     @model_validator(mode="before")
     @classmethod

@@ -98,7 +98,6 @@ async def start_turn(
                 parts=body.parts,
                 user_uuid=who.user_uuid,
                 finished_at=utcnow(),
-                **_empty_config(),
             )
             assistant = await message_store.add_message(
                 session,
@@ -109,7 +108,6 @@ async def start_turn(
                 parts=[],
                 user_uuid=who.user_uuid,
                 lease_expires_at=lease_until(state.settings.lease_seconds),
-                **_empty_config(),
                 **config,
             )
             chat.active_stream_uuid = assistant.uuid
@@ -119,17 +117,6 @@ async def start_turn(
     await StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version).open()
     state.executor.submit(assistant.uuid)
     return user_message, assistant
-
-
-def _empty_config() -> dict[str, Any]:
-    return {
-        "actions": [],
-        "resources": [],
-        "capabilities": [],
-        "mcp_clients": [],
-        "evaluated_tools": {},
-        "suggested_actions": [],
-    }
 
 
 async def read_message(state: AppState, who: Principal, message_uuid: uuid.UUID) -> Message:
