@@ -18,7 +18,16 @@ import httpx
 from cargohold.settings import Settings
 
 from ..fakes.fake_llm import FakeLLM, Reply
-from ..harness import new_uuid, parse_sse, read_stream, start_server, stream_body, stream_turn, wait_for_status
+from ..harness import (
+    StreamReader,
+    new_uuid,
+    parse_sse,
+    read_stream,
+    start_server,
+    stream_body,
+    stream_turn,
+    wait_for_status,
+)
 
 
 def _free_port() -> int:
@@ -117,3 +126,24 @@ class TestReaper:
                 assert chunks[-1] == "[DONE]"
                 listed = (await client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()
                 assert [m["status"] for m in listed["messages"]] == ["success", "error", "success", "success"]
+
+
+class TestShutdown:
+    async def test_stopping_the_server_ends_running_turns(
+        self, make_settings: Any, make_tenant: Any, llm: FakeLLM
+    ) -> None:
+        settings = make_settings()
+        async with start_server(settings) as srv:
+            tenant = await make_tenant(srv)
+            llm.script(Reply(text="this will not finish", hang=True))
+            chat_uuid = new_uuid()
+            async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid)) as r:
+                head = await StreamReader(r).until(3)
+            headers = dict(tenant.client.headers)
+        # The server stopped with the turn still running: it was closed, not left generating.
+        async with start_server(settings) as srv:
+            async with httpx.AsyncClient(base_url=srv.base_url, headers=headers) as client:
+                message = (await client.get(f"/v1/ai/messages/{head[0]['messageId']}")).json()["message"]
+        assert message["status"] == "error" and message["errorMessage"].startswith("interrupted")
+        assert message["parts"] and message["usage"]["isEstimated"] is True
+        assert llm.disconnected.is_set()
