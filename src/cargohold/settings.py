@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     """When set, streams and cancel signals go through Redis, so any instance can resume or cancel."""
     redis_prefix: str = "cargohold"
-    stream_retention_seconds: float = 600.0
-    """How long a finished stream stays replayable."""
+    stream_retention_seconds: float = 120.0
+    """How long a finished stream stays replayable (a late reader with `Last-Event-ID`); also how
+    long a cancel request waits for its run to register."""
 
     host: str = "127.0.0.1"
     port: int = 8000
