@@ -13,7 +13,7 @@ from ..db.tables import Chat as ChatRow
 from ..db.tables import Message as MessageRow
 from ..errors import BadRequest
 from ..schemas.chats import Chat, ChatCreate, ChatEnvelope, ChatsEnvelope, ChatUpdate, MessageHeader
-from ..schemas.common import UUID4
+from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.triggers import TRIGGER_TYPES
 from ..services import chats as service
 from ..store.chats import ChatFilters, list_chats
@@ -22,7 +22,7 @@ from .deps import Caller, State
 
 __all__ = ["chat_out", "router"]
 
-router = APIRouter(prefix="/v1/ai/chats", tags=["AI - Chats"])
+router = APIRouter(prefix="/v1/ai/chats", tags=["AI - Chats"], responses=ERROR_RESPONSES)
 Status = Literal["pending", "generating", "success", "error", "cancelling", "cancelled"]
 
 

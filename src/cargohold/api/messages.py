@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.responses import StreamingResponse
 
 from ..errors import BadRequest
-from ..schemas.common import UUID4
+from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.messages import (
     Message,
     MessageCancel,
@@ -28,7 +28,7 @@ from .errors import validation_message
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/ai/messages", tags=["AI - Messages"])
+router = APIRouter(prefix="/v1/ai/messages", tags=["AI - Messages"], responses=ERROR_RESPONSES)
 
 
 @router.post("", summary="Send a message; the turn runs in the background (poll the assistant message)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -39,3 +39,10 @@ class RequestModel(CamelModel):
 class ErrorBody(BaseModel):
     errorMessage: str = Field(description="What went wrong, for a person to read.")
     reason: str | None = Field(default=None, description="A machine-readable code, e.g. `chatNotFound`.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Bad input: the message names the field"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API token"},
+    404: {"model": ErrorBody, "description": "Not found in this workspace"},
+}

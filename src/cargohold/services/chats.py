@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from ..db.tables import Chat, Message
-from ..errors import BadRequest, ChatNotFound, NotFound
+from ..errors import ChatNotFound, NotFound
 from ..schemas.chats import ChatCreate
 from ..state import AppState
 from ..store import chats as chat_store
@@ -74,10 +74,3 @@ async def delete_chat(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> 
         await chat_store.soft_delete_chat(session, chat)
     if active is not None:  # a deleted chat's turn has no reader left to serve
         await state.broker.request_cancel(str(active))
-
-
-def check_pagination(limit: int, offset: int, max_limit: int = 500) -> None:
-    if not 1 <= limit <= max_limit:
-        raise BadRequest(f"limit must be between 1 and {max_limit}")
-    if offset < 0:
-        raise BadRequest("offset must be 0 or more")
