@@ -75,5 +75,24 @@ class Settings(BaseSettings):
     """A running turn renews its lease this often (x 1/3); one whose lease expired is `interrupted`."""
     reaper_interval_seconds: float = 10.0
 
+    allow_private_urls: str = ""
+    """Outbound requests (webhook tools, the `http` connector, MCP servers, OAuth endpoints) to
+    loopback, link-local or private addresses are refused unless allowed here: a comma-separated
+    list of hosts or CIDR ranges (`127.0.0.0/8,10.2.0.0/16,mcp.internal`), or `*` for any."""
+    outbound_timeout: float = 30.0
+    """Seconds a webhook tool or connector request may take before the tool call fails."""
+    mcp_connect_timeout: float = 10.0
+    """Seconds to connect to an MCP server (per client: `timeouts.connect`)."""
+    mcp_list_timeout: float = 10.0
+    """Seconds to list an MCP server's tools (per client: `timeouts.list`)."""
+    mcp_call_timeout: float = 120.0
+    """Seconds one MCP tool call may take (per client: `timeouts.call`)."""
+    tool_bulk_max_items: int = 100
+    """The most inputs one bulk tool call may carry (`isBulkAllowed`)."""
+    tool_bulk_concurrency: int = 4
+    """Items of a bulk call run at most this many at a time."""
+    max_agent_depth: int = 3
+    """How deep agents may call agents (an agent action); a cycle is always refused."""
+
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""

@@ -1,10 +1,21 @@
-"""A fake OpenAI-compatible and Anthropic-compatible model server on 127.0.0.1 that streams
-scripted replies, so tests run the real provider client code over real HTTP."""
+"""A fake OpenAI-compatible and Anthropic-compatible model server on 127.0.0.1 that streams scripted
+replies, so tests run the real provider client code over real HTTP.
+
+    async with FakeLLM() as llm:
+        llm.script(Reply(tool_calls=[ToolCall("lookup_order", {"order_id": "A-17"})]), Reply(text="Shipped."))
+        provider = OpenAIProvider(base_url=llm.openai_base_url, api_key="test")
+        ...
+        assert llm.requests[1]["messages"][-1]["role"] == "tool"
+
+Routes: `POST /v1/chat/completions` (OpenAI Chat Completions) and `POST /v1/messages` (Anthropic Messages),
+each streamed (server-sent events) or not, as the request's `stream` asks.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,59 +25,64 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Send
 
 from ..harness import wait_until
+
+NO_REPLY_LEFT = "fake LLM: no scripted reply left"
 
 
 @dataclass
 class ToolCall:
     name: str
     arguments: dict[str, Any] | str
+    """A dict is sent as its JSON; a string is sent as it is (so it may be invalid JSON on purpose)."""
     id: str | None = None
+    """Defaults to `call_<n>`, numbered per FakeLLM from 1."""
 
-    def json_args(self) -> str:
+    @property
+    def arguments_json(self) -> str:
         return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
 
 
 @dataclass
 class Reply:
     text: str | None = None
+    """Streamed three words at a time."""
     tool_calls: list[ToolCall] = field(default_factory=list)
+    """Streamed after the text: each call's name and id first, then its JSON arguments in two halves."""
     reasoning: str | None = None
+    """Anthropic: a thinking block before the text. OpenAI: `reasoning_content` deltas (as DeepSeek sends)."""
     input_tokens: int = 10
     output_tokens: int = 5
     status: int = 200
+    """Anything else answers with that status and an error body in the provider's shape."""
+    error_message: str | None = None
+    """The message of that error body; defaults to "fake LLM: scripted error <status>"."""
     cut_after_chunks: int | None = None
-    """Close the connection abruptly after this many SSE events."""
+    """Close the connection after this many SSE events, without ending the body (a cut stream). A non-streamed
+    reply counts its JSON body as one event, so 0 cuts it right after the headers."""
     hang: bool = False
-    """Send the first event (and the first text piece), then wait until the client goes away."""
+    """Send the headers and the events up to the first content delta (none for a non-streamed reply), then wait
+    until the client goes away (which sets `FakeLLM.disconnected`) or the fake stops (which cuts the reply)."""
     delay: float = 0.0
     """Seconds between streamed events."""
 
 
-class _Cut(Exception):
-    pass
-
-
-def _pieces(text: str) -> list[str]:
-    words = text.split(" ")
-    out = [" ".join(words[i : i + 3]) for i in range(0, len(words), 3)]
-    return [p + (" " if i < len(out) - 1 else "") for i, p in enumerate(out)]
-
-
-def _halves(text: str) -> list[str]:
-    half = max(1, len(text) // 2)
-    return [text[:half], text[half:]] if len(text) > 1 else [text]
-
-
 class FakeLLM:
-    def __init__(self) -> None:
+    def __init__(self, default: Reply | None = None) -> None:
         self.queue: list[Reply] = []
+        """Scripted replies not used yet, next first."""
+        self.default = default
+        """Answers when the queue is empty; without one such a request gets a 500 saying NO_REPLY_LEFT."""
         self.requests: list[dict[str, Any]] = []
+        """Every request's JSON body, in order of arrival, whichever API it went to."""
         self.disconnected = asyncio.Event()
-        self.default: Reply | None = None
+        """Set when a client goes away before its (streamed, delayed or hanging) reply is complete."""
         self.port = 0
-        self._calls = 0
+        self._call_ids = 0
+        self._stopping = asyncio.Event()
+        self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -79,13 +95,14 @@ class FakeLLM:
         return f"http://127.0.0.1:{self.port}"
 
     def script(self, *replies: Reply) -> None:
+        """Queue replies; each request (to either API) takes the next one."""
         self.queue.extend(replies)
 
     async def __aenter__(self) -> FakeLLM:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def start(self) -> None:
@@ -95,256 +112,263 @@ class FakeLLM:
                 Route("/v1/messages", self._anthropic, methods=["POST"]),
             ]
         )
-        # Port 0 through uvicorn: a pre-bound socket would serve without TCP_NODELAY (+40 ms a request).
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        server, task = self._server, self._task
+        self._stopping.clear()
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP, and a
+        # plain socket.socket() says 0, which would stall every streamed event ~40 ms (Nagle + delayed ACK).
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+        server = self._server = uvicorn.Server(config)
+        task = self._task = asyncio.create_task(server.serve(sockets=[self._sock]))
         await wait_until(lambda: server.started or task.done(), timeout=10)
         if task.done():
-            raise RuntimeError("fake LLM did not start")
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+            task.result()  # raises what stopped it
+            raise RuntimeError("fake LLM stopped during startup")
 
     async def stop(self) -> None:
+        self._stopping.set()  # releases hanging replies, so their connections can close
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
-            self._server.force_exit = True
             await asyncio.wait_for(self._task, timeout=10)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._task = self._sock = None
 
-    def _next(self) -> Reply | None:
-        if self.queue:
-            return self.queue.pop(0)
-        return self.default
+    # --- both APIs ----------------------------------------------------------------------------------
 
-    def _call_id(self, call: ToolCall) -> str:
-        if call.id:
-            return call.id
-        self._calls += 1
-        return f"call_{self._calls}"
-
-    async def _sse(self, events: list[str], reply: Reply) -> AsyncIterator[str]:
-        try:
-            for i, event in enumerate(events):
-                if reply.cut_after_chunks is not None and i >= reply.cut_after_chunks:
-                    raise _Cut()
-                if reply.hang and i >= 3:
-                    await asyncio.Event().wait()
-                if i and reply.delay:
-                    await asyncio.sleep(reply.delay)
-                yield event
-        except asyncio.CancelledError:
-            self.disconnected.set()
-            raise
-
-    # --- OpenAI Chat Completions -------------------------------------------------------------------
-    async def _openai(self, request: Request) -> Response:
+    async def _take(self, request: Request) -> tuple[dict[str, Any], Reply | None]:
         body = await request.json()
         self.requests.append(body)
-        reply = self._next()
-        if reply is None:
-            return JSONResponse(
-                {"error": {"message": "fake LLM: no scripted reply left", "type": "server_error", "code": None}},
-                status_code=500,
+        reply = self.queue.pop(0) if self.queue else self.default
+        return body, reply
+
+    def _call_id(self, call: ToolCall) -> str:
+        if call.id is not None:
+            return call.id
+        self._call_ids += 1
+        return f"call_{self._call_ids}"
+
+    def _respond(
+        self, reply: Reply, body: dict[str, Any], events: list[str], *, hang_at: int, complete: dict[str, Any]
+    ) -> Response:
+        """`events` when the request asked for a stream, else the `complete` JSON body."""
+        if body.get("stream"):
+            return _Playback(self, reply, events, hang_at=hang_at, media_type="text/event-stream")
+        if reply.hang or reply.cut_after_chunks is not None:
+            return _Playback(self, reply, [json.dumps(complete)], hang_at=0, media_type="application/json")
+        return JSONResponse(complete)
+
+    # --- OpenAI Chat Completions --------------------------------------------------------------------
+
+    async def _openai(self, request: Request) -> Response:
+        body, reply = await self._take(request)
+        if reply is None or reply.status != 200:
+            status = 500 if reply is None else reply.status
+            message = NO_REPLY_LEFT if reply is None else _error_message(reply)
+            error_type, code = _OPENAI_ERRORS.get(
+                status, ("invalid_request_error" if status < 500 else "server_error", None)
             )
-        if reply.status != 200:
-            return JSONResponse(
-                {
-                    "error": {
-                        "message": f"fake LLM scripted status {reply.status}",
-                        "type": "server_error",
-                        "code": None,
-                    }
-                },
-                status_code=reply.status,
-            )
+            error = {"message": message, "type": error_type, "param": None, "code": code}
+            return JSONResponse({"error": error}, status_code=status)
+
         model = body.get("model", "fake")
-        calls = [(self._call_id(c), c) for c in reply.tool_calls]
+        calls = [(self._call_id(call), call) for call in reply.tool_calls]
+        finish_reason = "tool_calls" if calls else "stop"
         usage = {
             "prompt_tokens": reply.input_tokens,
             "completion_tokens": reply.output_tokens,
             "total_tokens": reply.input_tokens + reply.output_tokens,
         }
-        finish = "tool_calls" if calls else "stop"
-        if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": reply.text}
-            if calls:
-                message["tool_calls"] = [
-                    {"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.json_args()}}
-                    for cid, c in calls
-                ]
-            return JSONResponse(
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                    "usage": usage,
-                }
-            )
+        head = {"id": "chatcmpl-fake", "created": 0, "model": model}
 
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-            payload = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            }
-            return f"data: {json.dumps(payload)}\n\n"
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.reasoning:
+            message["reasoning_content"] = reply.reasoning
+        if calls:
+            message["tool_calls"] = [
+                {"id": cid, "type": "function", "function": {"name": call.name, "arguments": call.arguments_json}}
+                for cid, call in calls
+            ]
+        complete = {
+            **head,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+            "usage": usage,
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return _data({**head, "object": "chat.completion.chunk", "choices": [choice]})
+
+        deltas: list[dict[str, Any]] = []
+        deltas += [{"reasoning_content": piece} for piece in _words(reply.reasoning)]
+        deltas += [{"content": piece} for piece in _words(reply.text)]
+        for index, (cid, call) in enumerate(calls):
+            first, *rest = _halves(call.arguments_json)
+            function = {"name": call.name, "arguments": first}
+            deltas.append({"tool_calls": [{"index": index, "id": cid, "type": "function", "function": function}]})
+            deltas += [{"tool_calls": [{"index": index, "function": {"arguments": part}}]} for part in rest]
 
         events = [chunk({"role": "assistant", "content": ""})]
-        for piece in _pieces(reply.text) if reply.text else []:
-            events.append(chunk({"content": piece}))
-        for index, (cid, call) in enumerate(calls):
-            first, *rest = _halves(call.json_args())
-            events.append(
-                chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": index,
-                                "id": cid,
-                                "type": "function",
-                                "function": {"name": call.name, "arguments": first},
-                            }
-                        ]
-                    }
-                )
-            )
-            for part in rest:
-                events.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
-        events.append(chunk({}, finish))
+        events += [chunk(delta) for delta in deltas]
+        events.append(chunk({}, finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
-            payload = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": usage,
-            }
-            events.append(f"data: {json.dumps(payload)}\n\n")
+            events.append(_data({**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}))
         events.append("data: [DONE]\n\n")
-        return StreamingResponse(self._sse(events, reply), media_type="text/event-stream")
+        # Hang after the role chunk and the first delta.
+        return self._respond(reply, body, events, hang_at=2 if deltas else 1, complete=complete)
 
-    # --- Anthropic Messages --------------------------------------------------------------------------
+    # --- Anthropic Messages -------------------------------------------------------------------------
+
     async def _anthropic(self, request: Request) -> Response:
-        body = await request.json()
-        self.requests.append(body)
-        reply = self._next()
+        body, reply = await self._take(request)
         if reply is None or reply.status != 200:
             status = 500 if reply is None else reply.status
-            message = "fake LLM: no scripted reply left" if reply is None else f"fake LLM scripted status {status}"
+            message = NO_REPLY_LEFT if reply is None else _error_message(reply)
+            error_type = _ANTHROPIC_ERRORS.get(status, "invalid_request_error" if status < 500 else "api_error")
             return JSONResponse(
-                {"type": "error", "error": {"type": "api_error", "message": message}}, status_code=status
+                {"type": "error", "error": {"type": error_type, "message": message}}, status_code=status
             )
+
         model = body.get("model", "fake")
-        calls = [(self._call_id(c).replace("call_", "toolu_"), c) for c in reply.tool_calls]
-        stop = "tool_use" if calls else "end_turn"
-        blocks: list[dict[str, Any]] = []
+        calls = [(self._call_id(call), call) for call in reply.tool_calls]
+        stop_reason = "tool_use" if calls else "end_turn"
+        message = {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "stop_sequence": None,
+        }
+
+        blocks: list[dict[str, Any]] = []  # the complete content blocks
+        streamed: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []  # each block's start and its deltas
         if reply.reasoning:
-            blocks.append({"type": "thinking", "thinking": reply.reasoning, "signature": "sig"})
+            blocks.append({"type": "thinking", "thinking": reply.reasoning, "signature": "fake-signature"})
+            deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _words(reply.reasoning)]
+            deltas.append({"type": "signature_delta", "signature": "fake-signature"})
+            streamed.append(({"type": "thinking", "thinking": "", "signature": ""}, deltas))
         if reply.text:
             blocks.append({"type": "text", "text": reply.text})
+            deltas = [{"type": "text_delta", "text": piece} for piece in _words(reply.text)]
+            streamed.append(({"type": "text", "text": ""}, deltas))
         for cid, call in calls:
-            args = json.loads(call.json_args())
-            blocks.append({"type": "tool_use", "id": cid, "name": call.name, "input": args})
-        usage = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
-        if not body.get("stream"):
-            return JSONResponse(
-                {
-                    "id": "msg_fake",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": blocks,
-                    "stop_reason": stop,
-                    "stop_sequence": None,
-                    "usage": usage,
-                }
-            )
+            blocks.append({"type": "tool_use", "id": cid, "name": call.name, "input": _json_or_raw(call)})
+            deltas = [{"type": "input_json_delta", "partial_json": part} for part in _halves(call.arguments_json)]
+            streamed.append(({"type": "tool_use", "id": cid, "name": call.name, "input": {}}, deltas))
+        complete = {
+            **message,
+            "content": blocks,
+            "stop_reason": stop_reason,
+            "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        }
 
-        def event(kind: str, data: dict[str, Any]) -> str:
-            return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+        start_usage = {"input_tokens": reply.input_tokens, "output_tokens": 0}
+        start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
+        events = [_event("message_start", message=start)]
+        for index, (block, deltas) in enumerate(streamed):
+            events.append(_event("content_block_start", index=index, content_block=block))
+            events += [_event("content_block_delta", index=index, delta=delta) for delta in deltas]
+            events.append(_event("content_block_stop", index=index))
+        end = {"stop_reason": stop_reason, "stop_sequence": None}
+        events.append(_event("message_delta", delta=end, usage={"output_tokens": reply.output_tokens}))
+        events.append(_event("message_stop"))
+        # Hang after message_start, the first block's start and its first delta.
+        return self._respond(reply, body, events, hang_at=3 if streamed else 1, complete=complete)
 
-        events = [
-            event(
-                "message_start",
-                {
-                    "message": {
-                        "id": "msg_fake",
-                        "type": "message",
-                        "role": "assistant",
-                        "model": model,
-                        "content": [],
-                        "stop_reason": None,
-                        "stop_sequence": None,
-                        "usage": {"input_tokens": reply.input_tokens, "output_tokens": 0},
-                    }
-                },
-            )
-        ]
-        for index, block in enumerate(blocks):
-            if block["type"] == "thinking":
-                events.append(
-                    event(
-                        "content_block_start", {"index": index, "content_block": {"type": "thinking", "thinking": ""}}
-                    )
-                )
-                events.append(
-                    event(
-                        "content_block_delta",
-                        {"index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}},
-                    )
-                )
-                events.append(
-                    event(
-                        "content_block_delta",
-                        {"index": index, "delta": {"type": "signature_delta", "signature": "sig"}},
-                    )
-                )
-            elif block["type"] == "text":
-                events.append(
-                    event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}})
-                )
-                for piece in _pieces(block["text"]):
-                    events.append(
-                        event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": piece}})
-                    )
-            else:
-                events.append(
-                    event(
-                        "content_block_start",
-                        {
-                            "index": index,
-                            "content_block": {
-                                "type": "tool_use",
-                                "id": block["id"],
-                                "name": block["name"],
-                                "input": {},
-                            },
-                        },
-                    )
-                )
-                for part in _halves(json.dumps(block["input"])):
-                    events.append(
-                        event(
-                            "content_block_delta",
-                            {"index": index, "delta": {"type": "input_json_delta", "partial_json": part}},
-                        )
-                    )
-            events.append(event("content_block_stop", {"index": index}))
-        events.append(
-            event(
-                "message_delta",
-                {
-                    "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": {"output_tokens": reply.output_tokens},
-                },
-            )
-        )
-        events.append(event("message_stop", {}))
-        return StreamingResponse(self._sse(events, reply), media_type="text/event-stream")
+
+class _Playback(StreamingResponse):
+    """Plays prepared events (SSE, or one JSON body) as the reply says: paced, hanging, or cut short. A cut (or a
+    hang the stopping fake lets go of) leaves the chunked body unfinished, so uvicorn drops the connection and
+    logs "ASGI callable returned without completing response"."""
+
+    def __init__(self, llm: FakeLLM, reply: Reply, events: list[str], *, hang_at: int, media_type: str) -> None:
+        self._llm = llm
+        self._reply = reply
+        self._hang_at = hang_at if reply.hang else None
+        self._finished = False
+        super().__init__(self._play(events), media_type=media_type)
+
+    async def _play(self, events: list[str]) -> AsyncIterator[str]:
+        cut = self._reply.cut_after_chunks
+        try:
+            for i, event in enumerate(events if cut is None else events[:cut]):
+                if i == self._hang_at:
+                    await self._llm._stopping.wait()
+                    return
+                if i and self._reply.delay:
+                    await asyncio.sleep(self._reply.delay)
+                yield event
+        except (asyncio.CancelledError, GeneratorExit):
+            # Starlette cancels the response when the client disconnects (ASGI spec < 2.4, as uvicorn speaks).
+            if not self._llm._stopping.is_set():
+                self._llm.disconnected.set()
+            raise
+        self._finished = cut is None
+
+    async def stream_response(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        async for event in self.body_iterator:
+            await send({"type": "http.response.body", "body": str(event).encode(), "more_body": True})
+        if self._finished:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+_OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+"""(type, code) of OpenAI's error bodies by status, where they differ from invalid_request_error/server_error."""
+
+# https://docs.anthropic.com/en/api/errors
+_ANTHROPIC_ERRORS: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def _error_message(reply: Reply) -> str:
+    return reply.error_message or f"fake LLM: scripted error {reply.status}"
+
+
+def _data(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def _event(kind: str, **fields: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **fields})}\n\n"
+
+
+def _words(text: str | None) -> list[str]:
+    """ "a b c d e" -> ["a b c ", "d e"]."""
+    if not text:
+        return []
+    words = text.split(" ")
+    pieces = [" ".join(words[i : i + 3]) for i in range(0, len(words), 3)]
+    return [piece + " " for piece in pieces[:-1]] + pieces[-1:]
+
+
+def _halves(text: str) -> list[str]:
+    if len(text) < 2:
+        return [text]
+    half = len(text) // 2
+    return [text[:half], text[half:]]
+
+
+def _json_or_raw(call: ToolCall) -> Any:
+    if isinstance(call.arguments, dict):
+        return call.arguments
+    try:
+        return json.loads(call.arguments)
+    except ValueError:
+        return call.arguments
