@@ -54,7 +54,10 @@ async def _truncate(url: str) -> None:
     try:
         await upgrade(engine)
         async with engine.begin() as conn:
-            await conn.execute(sa.text("TRUNCATE messages, chats, api_tokens, users, workspaces CASCADE"))
+            tables = (
+                "tool_runs, tools, releases, agents, mcp_connections, messages, chats, api_tokens, users, workspaces"
+            )
+            await conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
     finally:
         await engine.dispose()
 

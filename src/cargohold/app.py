@@ -12,14 +12,17 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import chats, messages
+from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.errors import install_error_handlers
 from .bootstrap import bootstrap
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
 from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
+from .jobs.tool_runs import BackgroundToolRuns
 from .runtime.models import ModelRegistry
+from .runtime.outbound import AllowList, guarded_client
+from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
 from .schemas.messages import MessageStream
 from .settings import Settings
@@ -68,9 +71,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = make_broker(settings.redis_url, settings.redis_prefix, settings.stream_retention_seconds)
         await broker.start()
         state = AppState(
-            settings, engine, sessions, broker, ModelRegistry(settings), ToolRegistry(settings.builtin_tools)
+            settings,
+            engine,
+            sessions,
+            broker,
+            ModelRegistry(settings),
+            ToolRegistry(settings.builtin_tools),
+            Plugins.load(),
+            AllowList.parse(settings.allow_private_urls),
         )
         state.executor = RunExecutor(state)
+        state.tool_runs = BackgroundToolRuns(sessions)
+        state.http = guarded_client(state.outbound, timeout=settings.outbound_timeout)
         app.state.cargohold = state
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         try:
@@ -80,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with suppress(asyncio.CancelledError):
                 await reaper
             await state.executor.shutdown()
+            await state.tool_runs.shutdown()
+            await state.http.aclose()
             await broker.close()
             await engine.dispose()
 
@@ -92,6 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(chats.router)
     app.include_router(messages.router)
+    app.include_router(agents.router)
+    app.include_router(releases.router)
+    app.include_router(tools.router)
+    app.include_router(mcp_clients.router)
 
     _document_stream_body(app)
 

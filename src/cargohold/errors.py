@@ -14,18 +14,33 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AgentNotFound",
     "BadRequest",
     "CargoholdError",
     "ChatNotFound",
     "Conflict",
+    "DraftReleaseNotFound",
+    "InvalidActions",
+    "InvalidConnector",
+    "InvalidParent",
+    "InvalidReleaseVersion",
     "LastMessageNotFinished",
+    "McpClientFailed",
+    "McpClientNeedsReauthentication",
+    "McpClientNotSupported",
+    "McpClientTimeout",
+    "McpClientUnauthorized",
     "MessageAlreadyExists",
     "MessageNotFound",
     "MessageNotUser",
     "MissingProviderKey",
     "NotFound",
+    "ReleaseNotFound",
+    "ToolNotFound",
+    "ToolRunNotFound",
     "Unauthorized",
     "UnknownModel",
+    "UrlNotAllowed",
 ]
 
 
@@ -96,3 +111,74 @@ class UnknownModel(BadRequest):
 
 class MissingProviderKey(BadRequest):
     reason = "missingProviderKey"
+
+
+class AgentNotFound(NotFound):
+    reason = "agentNotFound"
+    default_message = "Agent not found"
+
+
+class ReleaseNotFound(NotFound):
+    reason = "releaseNotFound"
+    default_message = "Release not found"
+
+
+class DraftReleaseNotFound(NotFound):
+    reason = "draftReleaseNotFound"
+    default_message = "This agent has no draft release"
+
+
+class InvalidReleaseVersion(BadRequest):
+    reason = "invalidReleaseVersion"
+
+
+class InvalidParent(BadRequest):
+    reason = "invalidParent"
+
+
+class InvalidConnector(BadRequest):
+    reason = "invalidConnector"
+
+
+class InvalidActions(BadRequest):
+    """An action that cannot be bound to a tool, agent or connector of this workspace."""
+
+    reason = "failedToReconciliateAgentAiTools"
+
+
+class ToolNotFound(NotFound):
+    reason = "toolNotFound"
+    default_message = "Tool not found"
+
+
+class ToolRunNotFound(NotFound):
+    reason = "toolRunNotFound"
+    default_message = "Tool run not found"
+
+
+class McpClientFailed(BadRequest):
+    """An MCP server that could not be reached or listed (`POST /v1/ai/mcpClients/connect`)."""
+
+    reason = "mcpClientUnreachable"
+
+
+class McpClientTimeout(McpClientFailed):
+    reason = "mcpClientTimeout"
+
+
+class McpClientUnauthorized(McpClientFailed):
+    reason = "mcpClientUnauthorized"
+
+
+class McpClientNeedsReauthentication(McpClientFailed):
+    reason = "mcpClientNeedsReauthentication"
+
+
+class McpClientNotSupported(McpClientFailed):
+    reason = "mcpClientNotSupported"
+
+
+class UrlNotAllowed(BadRequest):
+    """An outbound URL to a loopback, link-local or private address the operator did not allow."""
+
+    reason = "urlNotAllowed"

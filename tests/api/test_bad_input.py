@@ -28,8 +28,28 @@ def bodies() -> list[tuple[dict[str, Any], str]]:
         ({**stream_body(), "chatTrigger": {"type": "fax"}}, "chatTrigger"),
         ({**stream_body(), "languageModelSlug": "gpt-9", "integrationSlug": "openia"}, "openia"),
         ({**stream_body(), "integrationSlug": "offline", "languageModelSlug": "llama"}, "llama"),
-        ({**stream_body(), "actions": [{"kind": "tool", "slug": "x"}]}, "actions"),
+        ({**stream_body(), "actions": [{"kind": "tool", "slug": "x"}]}, "action `x`"),
+        ({**stream_body(), "actions": [{"kind": "tool", "slug": "bad name!"}]}, "actions.0.tool.slug"),
+        ({**stream_body(), "actions": [{"kind": "robot", "slug": "x"}]}, "actions.0"),
+        ({**stream_body(), "actions": [{"kind": "tool", "slug": "x", "toolUuid": new_uuid()}]}, "not found"),
+        ({**stream_body(), "actions": [{"kind": "agent", "slug": "x", "agentUuid": new_uuid()}]}, "not found"),
+        (
+            {
+                **stream_body(),
+                "actions": [{"kind": "connector", "slug": "x", "integrationSlug": "fax", "actionSlug": "a"}],
+            },
+            "fax",
+        ),
+        (
+            {
+                **stream_body(),
+                "actions": [{"kind": "connector", "slug": "x", "integrationSlug": "http", "actionSlug": "a"}],
+            },
+            "no action 'a'",
+        ),
         ({**stream_body(), "tools": [], "actions": []}, "actions"),
+        ({**stream_body(), "mcpClients": [{"name": "m", "url": "ftp://x"}]}, "mcpClients"),
+        ({**stream_body(), "resources": [{"kind": "file"}]}, "resources"),
         ({**stream_body(), "agentUuid": new_uuid()}, "Agent"),
     ]
 

@@ -65,6 +65,21 @@ class TestAuth:
                 assert response.status_code == 401, (method, url)
                 assert set(response.json()) == {"errorMessage"}
 
+    async def test_every_documented_route_needs_a_token(self, server: Server) -> None:
+        """Every operation of the OpenAPI document, whatever was added since this test was written."""
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            spec = (await client.get("/openapi.json")).json()
+            operations = [(m.upper(), p) for p, item in spec["paths"].items() for m in item if p.startswith("/v1/")]
+            assert len(operations) > 30
+            for method, path in operations:
+                url = path
+                while "{" in url:
+                    start, end = url.index("{"), url.index("}")
+                    url = url[:start] + new_uuid() + url[end + 1 :]
+                response = await client.request(method, url, json={} if method in ("POST", "PUT") else None)
+                assert response.status_code == 401, (method, path, response.text)
+                assert set(response.json()) == {"errorMessage"}
+
     async def test_tokens_are_stored_hashed(self, server: Server, tenant: Tenant) -> None:
         import sqlalchemy as sa
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import JSONType, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "Base", "Chat", "Message", "User", "Workspace"]
+__all__ = ["ApiToken", "Base", "Chat", "McpConnection", "Message", "User", "Workspace"]
 
 NOT_DELETED = sa.text("deleted_at IS NULL")
 UNFINISHED = sa.text("status IN ('pending', 'generating')")
@@ -153,3 +153,154 @@ class Message(Base):
             postgresql_where=UNFINISHED,
         ),
     )
+
+
+class McpConnection(Base):
+    """The current OAuth token set of an MCP client, refreshed by cargohold. Keyed by workspace and
+    a stable hash of the credential as configured (url, clientId, the original refresh token), so
+    later turns with the same config use the refreshed tokens. `needs_reauth` is set on
+    `invalid_grant`: only a new token set from the client clears it."""
+
+    __tablename__ = "mcp_connections"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    url: Mapped[str] = mapped_column(sa.Text)
+    access_token: Mapped[str | None] = mapped_column(sa.Text)
+    refresh_token: Mapped[str | None] = mapped_column(sa.Text)
+    token_type: Mapped[str | None] = mapped_column(sa.String(40))
+    scope: Mapped[str | None] = mapped_column(sa.Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_reauth: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("workspace_uuid", "key"),)
+
+
+class Agent(Base):
+    """A named agent; its behaviour lives in its releases (`deployed_release_uuid` is the live one)."""
+
+    __tablename__ = "agents"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    icon: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    folder_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    triggers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    template: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    is_read_only: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    deployed_release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index(
+            "ix_agents_ws_created",
+            "workspace_uuid",
+            "created_at",
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+    )
+
+
+DRAFT = sa.text("status = 'draft'")
+DEPLOYED = sa.text("status = 'deployed'")
+
+
+class Release(Base):
+    """A versioned snapshot of an agent's configuration. One `draft` per agent (editable), at most one
+    `deployed`; earlier deployed ones are `archived`."""
+
+    __tablename__ = "releases"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    agent_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agents.uuid"))
+    parent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    version: Mapped[str | None] = mapped_column(sa.String(50))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    template_slug: Mapped[str | None] = mapped_column(sa.String(200))
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    resources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    capabilities: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    suggested_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    mcp_clients: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    system_prompt: Mapped[str | None] = mapped_column(sa.Text)
+    with_reasoning: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    temperature: Mapped[float | None] = mapped_column(sa.Float)
+    max_steps: Mapped[int | None] = mapped_column(sa.Integer)
+    integration_slug: Mapped[str | None] = mapped_column(sa.String(100))
+    connector_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    language_model_slug: Mapped[str | None] = mapped_column(sa.String(200))
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    heartbeat: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    evaluator: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_releases_agent_created", "agent_uuid", "created_at"),
+        sa.Index("ux_releases_one_draft", "agent_uuid", unique=True, sqlite_where=DRAFT, postgresql_where=DRAFT),
+        sa.Index(
+            "ux_releases_one_deployed", "agent_uuid", unique=True, sqlite_where=DEPLOYED, postgresql_where=DEPLOYED
+        ),
+    )
+
+
+class Tool(Base):
+    """A workspace tool served by a webhook. `headers` and `signing_secret` are secrets: stored to
+    make the call, never returned (the signing secret is shown once, when the tool is created)."""
+
+    __tablename__ = "tools"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    method: Mapped[str] = mapped_column(sa.String(10))
+    input_schema: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    signing_secret: Mapped[str] = mapped_column(sa.String(100))
+    timeout_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index(
+            "ix_tools_ws_created",
+            "workspace_uuid",
+            "created_at",
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+    )
+
+
+class ToolRun(Base):
+    """A tool call started with `waitUntilFinished: false`: the model got `{outcome: "executing",
+    runUuid}` at once; the result is recorded here when it arrives."""
+
+    __tablename__ = "tool_runs"
+    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    message_uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    tool_call_id: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    """executing | executed | failed"""
+    input: Mapped[Any] = mapped_column(JSONType)
+    output: Mapped[Any | None] = mapped_column(JSONType)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

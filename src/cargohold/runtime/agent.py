@@ -19,6 +19,7 @@ from pydantic_ai.models import Model
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
+from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.ui.vercel_ai._event_stream import VercelAIEventStream
 from pydantic_ai.ui.vercel_ai.response_types import BaseChunk, FinishStepChunk, MessageMetadataChunk
 from pydantic_ai.usage import RunUsage, UsageLimits
@@ -33,6 +34,7 @@ class TurnSpec:
     model: Model
     history: Sequence[ModelMessage]
     tools: list[Tool]
+    toolsets: list[AbstractToolset[Any]] = field(default_factory=list)
     system_prompt: str | None = None
     context_prompt: str | None = None
     temperature: float | None = None
@@ -104,7 +106,7 @@ async def run_turn(spec: TurnSpec, emit: Emit, usage: RunUsage, token: Cancellat
         settings["temperature"] = spec.temperature
     if spec.with_reasoning:
         settings["thinking"] = True
-    agent = Agent(spec.model, tools=spec.tools, capabilities=[PrepareTools(bound_steps)])
+    agent = Agent(spec.model, tools=spec.tools, toolsets=spec.toolsets, capabilities=[PrepareTools(bound_steps)])
 
     async def events() -> AsyncIterator[Any]:
         async with agent.run_stream_events(

@@ -8,7 +8,7 @@ from pydantic_ai.usage import RunUsage
 
 from ..settings import ModelPrice
 
-__all__ = ["credits_for", "usage_record"]
+__all__ = ["add_usage", "credits_for", "usage_record"]
 
 
 def credits_for(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> float:
@@ -49,3 +49,27 @@ def usage_record(
         "requestsCount": usage.requests,
         "isEstimated": bool(estimated),
     }
+
+
+_SUMMED = (
+    "inputTokensCount",
+    "outputTokensCount",
+    "tokensUsedCount",
+    "cacheReadTokensCount",
+    "cacheWriteTokensCount",
+    "reasoningTokensCount",
+    "requestsCount",
+)
+
+
+def add_usage(record: dict[str, Any], others: list[dict[str, Any]]) -> dict[str, Any]:
+    """A message's usage with its sub-agents' usage (tokens, requests and credits) added."""
+    if not others:
+        return record
+    total = dict(record)
+    for other in others:
+        for key in _SUMMED:
+            total[key] = total.get(key, 0) + other.get(key, 0)
+        total["creditsUsedCount"] = round(total["creditsUsedCount"] + other.get("creditsUsedCount", 0.0), 6)
+        total["isEstimated"] = bool(total.get("isEstimated")) or bool(other.get("isEstimated"))
+    return total

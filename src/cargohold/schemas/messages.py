@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .chats import MessageHeader
 from .common import UUID4, CamelModel, RequestModel
+from .mcp_clients import redact_mcp_clients
 from .triggers import ChatTrigger
 
 __all__ = [
@@ -133,7 +134,9 @@ class Message(MessageHeader):
     tools: list[dict[str, Any]] = Field(description="Same as `actions` (older name).")
     resources: list[dict[str, Any]]
     capabilities: list[dict[str, Any]]
-    mcp_clients: list[dict[str, Any]]
+    mcp_clients: list[dict[str, Any]] = Field(
+        description="Secrets (tokens, client secrets) are never returned in clear."
+    )
     system_prompt: str | None
     context_prompt: str | None
     with_reasoning: bool | None
@@ -154,7 +157,12 @@ class Message(MessageHeader):
     def _tools_alias(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             data = {name: getattr(data, name) for name in cls.model_fields if name != "tools"}
-        return {**data, "tools": data.get("actions", [])}
+        # Secrets of MCP clients (tokens, client secrets) are never returned in clear.
+        return {
+            **data,
+            "tools": data.get("actions", []),
+            "mcp_clients": redact_mcp_clients(data.get("mcp_clients") or []),
+        }
 
 
 class MessageEnvelope(CamelModel):

@@ -5,35 +5,27 @@ from __future__ import annotations
 import uuid
 
 from ..db.tables import Chat, Message
-from ..errors import ChatNotFound, NotFound
+from ..errors import AgentNotFound, ChatNotFound, ReleaseNotFound
 from ..schemas.chats import ChatCreate
 from ..state import AppState
+from ..store import agents as agent_store
 from ..store import chats as chat_store
+from ..store import releases as release_store
 from ..store.workspaces import Principal
 
-__all__ = ["create_chat", "delete_chat", "read_chat", "refuse_agents", "rename_chat"]
-
-
-def refuse_agents(agent_uuid: uuid.UUID | None, release_uuid: uuid.UUID | None = None) -> None:
-    """Agents and releases are not served yet (they arrive with the agents work): a uuid that
-    names one is a clear 404, never a silently ignored field."""
-    if agent_uuid is not None:
-        raise _AgentNotFound(f"Agent {agent_uuid} not found (this server has no agents yet)")
-    if release_uuid is not None:
-        raise _ReleaseNotFound(f"Release {release_uuid} not found (this server has no releases yet)")
-
-
-class _AgentNotFound(NotFound):
-    reason = "agentNotFound"
-
-
-class _ReleaseNotFound(NotFound):
-    reason = "releaseNotFound"
+__all__ = ["create_chat", "delete_chat", "read_chat", "rename_chat"]
 
 
 async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tuple[Chat, Message | None]:
-    refuse_agents(body.agent_uuid, body.release_uuid)
     async with state.sessions() as session, session.begin():
+        agent_uuid, release_uuid = body.agent_uuid, body.release_uuid
+        if agent_uuid is not None and await agent_store.get_agent(session, who.workspace_uuid, agent_uuid) is None:
+            raise AgentNotFound(f"Agent {agent_uuid} not found")
+        if release_uuid is not None:
+            release = await release_store.get_release(session, who.workspace_uuid, release_uuid)
+            if release is None or (agent_uuid is not None and release.agent_uuid != agent_uuid):
+                raise ReleaseNotFound(f"Release {release_uuid} not found" + (" for this agent" if release else ""))
+            agent_uuid = release.agent_uuid
         chat = await chat_store.create_chat(
             session,
             workspace_uuid=who.workspace_uuid,
@@ -41,6 +33,8 @@ async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tupl
             trigger=body.trigger.model_dump(mode="json", by_alias=True),
             user_uuid=who.user_uuid,
             name=body.name,
+            agent_uuid=agent_uuid,
+            release_uuid=release_uuid,
         )
     return chat, None
 

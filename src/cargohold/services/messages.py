@@ -6,44 +6,103 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db.tables import Chat, Message
+from ..db.tables import Chat, Message, Release
 from ..db.types import utcnow
 from ..errors import (
+    AgentNotFound,
     BadRequest,
     ChatNotFound,
+    DraftReleaseNotFound,
     LastMessageNotFinished,
     MessageAlreadyExists,
     MessageNotFound,
     MessageNotUser,
+    ReleaseNotFound,
 )
 from ..schemas.messages import MessageCreate, MessageStream
 from ..state import AppState
+from ..store import agents as agent_store
 from ..store import chats as chat_store
 from ..store import messages as message_store
+from ..store import releases as release_store
 from ..store.messages import lease_until
 from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
-from .chats import refuse_agents
+from .config import check_actions, check_mcp_clients, refuse_unsupported
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
 
-_NOT_YET = {
-    "effective_actions": "actions",
-    "resources": "resources",
-    "capabilities": "capabilities",
-    "mcp_clients": "mcpClients",
-}
-
 
 def _refuse_unsupported(body: MessageStream | MessageCreate) -> None:
-    for attr, wire in _NOT_YET.items():
-        if getattr(body, attr):
-            raise BadRequest(f"`{wire}` is not supported by this cargohold version yet; send it empty or omit it")
-    if isinstance(body, MessageCreate) and (body.skill_uuids or body.output):
-        raise BadRequest("`skillUuids` and `output` are not supported by this cargohold version yet")
-    if body.connector_uuid is not None:
-        raise BadRequest("`connectorUuid` is not supported yet: provider keys come from the server's settings")
+    extra: dict[str, Any] = {}
+    if isinstance(body, MessageCreate):
+        extra = {"skillUuids": body.skill_uuids, "output": body.output}
+    refuse_unsupported(
+        resources=body.resources, capabilities=body.capabilities, connector_uuid=body.connector_uuid, **extra
+    )
+
+
+async def _resolve_release(
+    session: AsyncSession,
+    who: Principal,
+    agent_uuid: uuid.UUID | None,
+    release_uuid: uuid.UUID | None,
+    trigger_type: str,
+) -> Release | None:
+    """The release a turn runs on: the one named, else the agent's draft in a `draft` chat, else its
+    deployed release. None when the turn has no agent."""
+    if release_uuid is not None:
+        release = await release_store.get_release(session, who.workspace_uuid, release_uuid)
+        if release is None or (agent_uuid is not None and release.agent_uuid != agent_uuid):
+            raise ReleaseNotFound(f"Release {release_uuid} not found" + (" for this agent" if release else ""))
+        return release
+    if agent_uuid is None:
+        return None
+    if await agent_store.get_agent(session, who.workspace_uuid, agent_uuid) is None:
+        raise AgentNotFound(f"Agent {agent_uuid} not found")
+    if trigger_type == "draft":
+        release = await release_store.release_of_status(session, who.workspace_uuid, agent_uuid, "draft")
+        if release is None:
+            raise DraftReleaseNotFound()
+        return release
+    release = await release_store.release_of_status(session, who.workspace_uuid, agent_uuid, "deployed")
+    if release is None:
+        raise ReleaseNotFound(
+            f"Agent {agent_uuid} has no deployed release: deploy its draft, or use a chat with the `draft` trigger"
+        )
+    return release
+
+
+async def _effective_config(
+    state: AppState, session: AsyncSession, who: Principal, body: MessageStream | MessageCreate, release: Release | None
+) -> dict[str, Any]:
+    """Each field of the request over the release's; checked as a whole before anything is stored."""
+
+    def pick(name: str, value: Any) -> Any:
+        return value if value is not None else (getattr(release, name) if release is not None else None)
+
+    integration = body.integration_slug
+    model = body.language_model_slug
+    if integration is None and model is None and release is not None:
+        integration, model = release.integration_slug, release.language_model_slug
+    choice = state.models.choose(integration, model)
+    max_steps = pick("max_steps", body.max_steps)
+    if max_steps is not None and max_steps > state.settings.max_steps_limit:
+        raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
+    return {
+        "actions": await check_actions(state, session, who.workspace_uuid, pick("actions", body.effective_actions)),
+        "mcp_clients": check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
+        "system_prompt": pick("system_prompt", body.system_prompt),
+        "context_prompt": body.context_prompt,
+        "with_reasoning": pick("with_reasoning", body.with_reasoning),
+        "temperature": pick("temperature", body.temperature),
+        "max_steps": max_steps,
+        "integration_slug": choice.integration,
+        "language_model_slug": choice.slug,
+        "suggested_actions": list(release.suggested_actions or []) if release is not None else [],
+    }
 
 
 async def start_turn(
@@ -51,25 +110,11 @@ async def start_turn(
 ) -> tuple[Message, Message]:
     """Store the user message and a pending assistant message, then submit the run. A chat that
     does not exist is created when `create_chat` (the stream endpoint), else it is a 404.
-    Everything is validated first: a refused request writes nothing."""
+    Everything is validated first: a refused request writes nothing (one transaction)."""
     _refuse_unsupported(body)
-    refuse_agents(body.agent_uuid, getattr(body, "release_uuid", None))
-    choice = state.models.choose(body.integration_slug, body.language_model_slug)
-    max_steps = body.max_steps
-    if max_steps is not None and max_steps > state.settings.max_steps_limit:
-        raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
     chat_uuid = body.chat_uuid or uuid.uuid4()
     user_uuid = body.uuid or uuid.uuid4()
     trigger = body.chat_trigger.model_dump(mode="json", by_alias=True) if body.chat_trigger else {"type": "app"}
-    config: dict[str, Any] = {
-        "system_prompt": body.system_prompt,
-        "context_prompt": body.context_prompt,
-        "with_reasoning": body.with_reasoning,
-        "temperature": body.temperature,
-        "max_steps": max_steps,
-        "integration_slug": choice.integration,
-        "language_model_slug": choice.slug,
-    }
     try:
         async with state.sessions() as session, session.begin():
             if await message_store.message_uuid_taken(session, user_uuid):
@@ -80,15 +125,35 @@ async def start_turn(
                     raise ChatNotFound()
                 if body.chat_uuid is not None and await chat_store.chat_uuid_taken(session, chat_uuid):
                     raise ChatNotFound()  # deleted, or another workspace's: not this caller's to use
+            elif await message_store.chat_has_unfinished(session, chat.uuid):
+                raise LastMessageNotFinished()
+            agent_uuid = body.agent_uuid or (chat.agent_uuid if chat is not None else None)
+            if chat is not None and chat.agent_uuid is not None and agent_uuid != chat.agent_uuid:
+                raise BadRequest(f"This chat belongs to agent {chat.agent_uuid}; `agentUuid` cannot change it")
+            release = await _resolve_release(
+                session,
+                who,
+                agent_uuid,
+                getattr(body, "release_uuid", None),
+                chat.trigger_type if chat is not None else trigger["type"],
+            )
+            if release is not None:
+                agent_uuid = release.agent_uuid
+            release_uuid = release.uuid if release is not None else None
+            config = await _effective_config(state, session, who, body, release)
+            if chat is None:
                 chat = await chat_store.create_chat(
                     session,
                     workspace_uuid=who.workspace_uuid,
                     chat_uuid=chat_uuid,
                     trigger=trigger,
                     user_uuid=who.user_uuid,
+                    agent_uuid=agent_uuid,
+                    release_uuid=release_uuid,
                 )
-            elif await message_store.chat_has_unfinished(session, chat.uuid):
-                raise LastMessageNotFinished()
+            elif agent_uuid is not None:
+                chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
+            who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
             user_message = await message_store.add_message(
                 session,
                 chat,
@@ -96,8 +161,8 @@ async def start_turn(
                 type="user",
                 status="success",
                 parts=body.parts,
-                user_uuid=who.user_uuid,
                 finished_at=utcnow(),
+                **who_and_what,
             )
             assistant = await message_store.add_message(
                 session,
@@ -106,8 +171,8 @@ async def start_turn(
                 type="assistant",
                 status="pending",
                 parts=[],
-                user_uuid=who.user_uuid,
                 lease_expires_at=lease_until(state.settings.lease_seconds),
+                **who_and_what,
                 **config,
             )
             chat.active_stream_uuid = assistant.uuid

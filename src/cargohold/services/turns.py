@@ -12,6 +12,7 @@ import copy
 import logging
 import uuid
 from contextlib import suppress
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic_ai import CancellationToken
@@ -21,12 +22,13 @@ from pydantic_ai.usage import RunUsage
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
 from ..runtime.agent import TurnOutcome, TurnSpec, run_turn
-from ..runtime.credits import usage_record
+from ..runtime.credits import add_usage, usage_record
 from ..runtime.history import to_model_messages
 from ..runtime.models import ModelChoice
 from ..state import AppState
 from ..store.messages import UNFINISHED, history_of, lease_until
 from ..stream.publisher import StreamPublisher
+from .turn_tools import NO_AGENT, TurnScope, TurnTools, build_turn_tools
 
 __all__ = ["INTERRUPTED", "run_message"]
 
@@ -52,31 +54,51 @@ async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
             "with_reasoning": bool(message.with_reasoning),
             "max_steps": message.max_steps or settings.default_max_steps,
         }
+        actions, mcp_clients = list(message.actions or []), list(message.mcp_clients or [])
+        scope = TurnScope(
+            state,
+            message.workspace_uuid,
+            message.chat_uuid,
+            message_uuid,
+            state.http,
+            chain=(message.agent_uuid or NO_AGENT,),
+        )
 
     publisher = StreamPublisher(state.broker, str(message_uuid), settings.ai_sdk_version)
     usage = RunUsage()
     token = CancellationToken()
     unregister = state.broker.on_cancel(str(message_uuid), token.cancel)
-    heartbeat = asyncio.create_task(_heartbeat(state, message_uuid, publisher, usage, choice, token))
+    heartbeat = asyncio.create_task(_heartbeat(state, message_uuid, publisher, usage, choice, token, scope))
     outcome = TurnOutcome("error", error_message=INTERRUPTED, finish_reason="error")
+    tools = TurnTools()
     try:
+        tools = await build_turn_tools(scope, actions, mcp_clients)
+        for error in tools.errors:
+            await publisher.emit_dict({"type": "data-tool-error", "data": error})
         spec = TurnSpec(
             model=state.models.model(choice),
             history=to_model_messages(history),
-            tools=state.tools.all(),
+            tools=[*state.tools.all(), *tools.tools],
+            toolsets=tools.toolsets,
             request_timeout=settings.model_request_timeout,
             sdk_version=settings.ai_sdk_version,
             **spec_fields,
         )
         outcome = await run_turn(spec, publisher.emit, usage, token)
-    except Exception as exc:  # a failure outside the agent loop (history, model setup)
+    except Exception as exc:  # a failure outside the agent loop (history, model setup, tools)
         log.exception("turn %s failed before or outside the agent loop", message_uuid)
         outcome = TurnOutcome("error", error_message=f"{type(exc).__name__}: {exc}", finish_reason="error")
     finally:
         heartbeat.cancel()
         unregister()
         # Shielded: on shutdown the task is cancelled, and the message must still be closed.
-        await asyncio.shield(_finish(state, message_uuid, publisher, usage, choice, outcome))
+        await asyncio.shield(_finish(state, message_uuid, publisher, usage, choice, outcome, scope, tools.evaluated))
+        await asyncio.shield(_close(tools))
+
+
+async def _close(tools: TurnTools) -> None:
+    with suppress(Exception):
+        await tools.aclose()
 
 
 async def _finish(
@@ -86,8 +108,10 @@ async def _finish(
     usage: RunUsage,
     choice: ModelChoice,
     outcome: TurnOutcome,
+    scope: TurnScope,
+    evaluated_tools: dict[str, dict[str, object]],
 ) -> None:
-    record = _usage(state, usage, choice, publisher, complete=outcome.status == "success")
+    record = _usage(state, usage, choice, publisher, scope, complete=outcome.status == "success")
     if outcome.status == "error" and publisher.parts.error_text is None:
         await publisher.emit(ErrorChunk(error_text=outcome.error_message or "error"))
     metadata = {"usage": record, "finishReason": outcome.finish_reason}
@@ -100,6 +124,7 @@ async def _finish(
                 message.error_message = outcome.error_message
                 message.parts = publisher.parts.finished_parts()
                 message.usage = record
+                message.evaluated_tools = evaluated_tools
                 message.meta = {**(message.meta or {}), **outcome.meta, "finishReason": outcome.finish_reason}
                 message.finished_at = now
                 message.lease_expires_at = None
@@ -120,11 +145,18 @@ async def _finish(
 
 
 def _usage(
-    state: AppState, usage: RunUsage, choice: ModelChoice, publisher: StreamPublisher, *, complete: bool
-) -> dict[str, object]:
+    state: AppState,
+    usage: RunUsage,
+    choice: ModelChoice,
+    publisher: StreamPublisher,
+    scope: TurnScope,
+    *,
+    complete: bool,
+) -> dict[str, Any]:
     # A model call still streaming (or cut off) has reported no usage: count what it streamed.
     unreported = 0 if complete else publisher.parts.step_chars
-    return usage_record(usage, choice.slug, state.settings.model_prices, unreported_output_chars=unreported)
+    own = usage_record(usage, choice.slug, state.settings.model_prices, unreported_output_chars=unreported)
+    return add_usage(own, scope.sub_usage)
 
 
 async def _heartbeat(
@@ -134,6 +166,7 @@ async def _heartbeat(
     usage: RunUsage,
     choice: ModelChoice,
     token: CancellationToken,
+    scope: TurnScope,
 ) -> None:
     """Renew the lease and save the parts and usage so far: a crash loses at most one interval."""
     interval = state.settings.lease_seconds / 3
@@ -147,7 +180,7 @@ async def _heartbeat(
                     .values(
                         lease_expires_at=lease_until(state.settings.lease_seconds),
                         parts=copy.deepcopy(publisher.parts.parts),
-                        usage=_usage(state, usage, choice, publisher, complete=False),
+                        usage=_usage(state, usage, choice, publisher, scope, complete=False),
                     )
                 )
             if result.rowcount == 0:  # reaped meanwhile (this process stalled): stop the run

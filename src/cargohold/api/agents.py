@@ -1,0 +1,58 @@
+"""/v1/ai/agents: HTTP only; the work is in services/agents.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ..db.tables import Agent as AgentRow
+from ..db.tables import Release as ReleaseRow
+from ..schemas.agents import Agent, AgentCreate, AgentEnvelope, AgentsEnvelope, AgentUpdate
+from ..schemas.common import ERROR_RESPONSES, UUID4
+from ..services import agents as service
+from .deps import Caller, State
+from .releases import release_summary
+
+__all__ = ["agent_out", "router"]
+
+router = APIRouter(prefix="/v1/ai/agents", tags=["AI - Agents"], responses=ERROR_RESPONSES)
+
+
+def agent_out(agent: AgentRow, deployed: ReleaseRow | None) -> Agent:
+    fields = {
+        name: getattr(agent, name) for name in Agent.model_fields if name not in ("deployments", "deployed_release")
+    }
+    return Agent.model_validate(
+        {
+            **fields,
+            "deployments": agent.triggers,
+            "deployed_release": release_summary(deployed) if deployed is not None else None,
+        }
+    )
+
+
+@router.post("", summary="Create an agent (and its draft release)")
+async def create_agent(state: State, who: Caller, body: AgentCreate) -> AgentEnvelope:
+    return AgentEnvelope(agent=agent_out(*await service.create_agent(state, who, body)))
+
+
+@router.get("/list", summary="List the workspace's agents, newest first")
+async def list_agents(state: State, who: Caller) -> AgentsEnvelope:
+    return AgentsEnvelope(agents=[agent_out(*view) for view in await service.list_agents(state, who)])
+
+
+@router.get("/{uuid}", summary="Get an agent")
+async def get_agent(state: State, who: Caller, uuid: UUID4) -> AgentEnvelope:
+    return AgentEnvelope(agent=agent_out(*await service.read_agent(state, who, uuid)))
+
+
+@router.put("/{uuid}", summary="Update an agent")
+async def update_agent(state: State, who: Caller, uuid: UUID4, body: AgentUpdate) -> AgentEnvelope:
+    return AgentEnvelope(agent=agent_out(*await service.update_agent(state, who, uuid, body)))
+
+
+@router.delete("/{uuid}", summary="Delete an agent (soft)")
+async def delete_agent(state: State, who: Caller, uuid: UUID4) -> dict[str, Any]:
+    await service.delete_agent(state, who, uuid)
+    return {}

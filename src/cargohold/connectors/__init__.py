@@ -1,0 +1,1 @@
+"""Connectors shipped with cargohold (registered through the `cargohold.connectors` entry points)."""

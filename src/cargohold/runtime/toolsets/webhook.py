@@ -1,0 +1,67 @@
+"""Call a webhook tool: POST `{input, context}` as JSON, signed, with a timeout; its JSON answer is
+the output.
+
+Signature (like Stripe's): `X-Cargohold-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"<t>.<raw body>" with the tool's signing secret>`. A receiver recomputes it over the raw body and
+rejects old timestamps. The tool's own headers (e.g. an API key) are sent too; they are secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic_ai.exceptions import ToolFailed
+
+from ..outbound import refusal_of
+
+__all__ = ["SIGNATURE_HEADER", "WebhookCall", "call_webhook", "sign"]
+
+SIGNATURE_HEADER = "X-Cargohold-Signature"
+_SNIPPET = 300
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCall:
+    url: str
+    method: str
+    headers: dict[str, str]
+    signing_secret: str
+    timeout: float
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+async def call_webhook(http: httpx.AsyncClient, hook: WebhookCall, payload: dict[str, Any]) -> Any:
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    headers = {
+        **hook.headers,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        SIGNATURE_HEADER: sign(hook.signing_secret, int(time.time()), body),
+    }
+    try:
+        response = await http.request(hook.method, hook.url, content=body, headers=headers, timeout=hook.timeout)
+    except httpx.TimeoutException as exc:
+        raise ToolFailed(f"the webhook did not answer within {hook.timeout:g}s") from exc
+    except httpx.HTTPError as exc:
+        refused = refusal_of(exc)
+        raise ToolFailed(
+            str(refused) if refused else f"could not reach the webhook: {exc or type(exc).__name__}"
+        ) from exc
+    if not response.is_success:
+        raise ToolFailed(f"the webhook answered HTTP {response.status_code}: {response.text[:_SNIPPET]}")
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ToolFailed(f"the webhook answered something that is not JSON: {response.text[:_SNIPPET]!r}") from exc

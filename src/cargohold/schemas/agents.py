@@ -1,0 +1,113 @@
+"""Agent wire models. `triggers` (D-new) is also accepted and returned as `deployments` (D-old)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from .common import UUID4, CamelModel, RequestModel
+from .releases import ReleaseSummary
+
+__all__ = ["Agent", "AgentCreate", "AgentEnvelope", "AgentUpdate", "AgentsEnvelope", "Icon", "Trigger"]
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+
+
+class Icon(CamelModel):
+    model_config = ConfigDict(extra="forbid")
+
+    color: Literal["grey", "green", "purple", "yellow", "blue", "red"] = "grey"
+    face: str = Field(default="🤖", min_length=1, max_length=16, description="An emoji.")
+
+
+class _Trigger(CamelModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class ConnectorTrigger(_Trigger):
+    type: Literal["connector"]
+    connector_uuid: UUID4 | None = None
+    integration_slug: str = Field(max_length=100)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class CronTrigger(_Trigger):
+    """Stored and returned; firing it on schedule is a later cargohold version's work."""
+
+    type: Literal["cron"]
+    cron: str = Field(max_length=200, description="Five fields: minute hour day-of-month month day-of-week.")
+    text: str = Field(max_length=20_000, description="The prompt sent on each tick.")
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError("must be a cron expression of five fields, e.g. `0 9 * * 1-5`")
+        return value
+
+
+Trigger = Annotated[ConnectorTrigger | CronTrigger, Field(discriminator="type")]
+
+
+class _TriggersAlias(RequestModel):
+    triggers: list[Trigger] | None = Field(default=None, max_length=50)
+    deployments: list[Trigger] | None = Field(default=None, max_length=50, description="Older name of `triggers`.")
+
+    @model_validator(mode="after")
+    def _one_name(self) -> _TriggersAlias:
+        if self.triggers is not None and self.deployments is not None:
+            raise ValueError("send `triggers` or `deployments`, not both")
+        return self
+
+    @property
+    def effective_triggers(self) -> list[ConnectorTrigger | CronTrigger] | None:
+        return self.triggers if self.triggers is not None else self.deployments
+
+
+class AgentCreate(_TriggersAlias):
+    name: str = Field(min_length=1, max_length=200)
+    icon: Icon = Field(default_factory=Icon)
+    description: str | None = Field(default=None, max_length=10_000)
+    folder_uuid: UUID4 | None = None
+
+
+class AgentUpdate(_TriggersAlias):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    icon: Icon | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    folder_uuid: UUID4 | None = None
+    template: dict[str, Any] | None = None
+
+
+class Agent(CamelModel):
+    uuid: uuid.UUID
+    workspace_uuid: uuid.UUID
+    user_uuid: uuid.UUID | None
+    name: str
+    icon: dict[str, Any] | None
+    description: str | None
+    folder_uuid: uuid.UUID | None
+    triggers: list[dict[str, Any]]
+    deployments: list[dict[str, Any]] = Field(description="Same as `triggers` (older name).")
+    deployed_release: ReleaseSummary | None
+    template: dict[str, Any] | None
+    is_read_only: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class AgentEnvelope(CamelModel):
+    agent: Agent
+
+
+class AgentsEnvelope(CamelModel):
+    agents: list[Agent]

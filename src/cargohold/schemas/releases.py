@@ -1,0 +1,126 @@
+"""Release wire models: an agent's versioned configuration. `actions` is also accepted and returned
+as `tools` (the older name)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from .common import UUID4, CamelModel, RequestModel
+
+__all__ = [
+    "Release",
+    "ReleaseDeploy",
+    "ReleaseDraftUpdate",
+    "ReleaseEnvelope",
+    "ReleaseStatus",
+    "ReleaseSummary",
+    "ReleasesEnvelope",
+]
+
+ReleaseStatus = Literal["draft", "deployed", "archived"]
+JsonObjects = list[dict[str, Any]]
+
+
+class ReleaseOptions(RequestModel):
+    connector_uuids_by_integration_slug: dict[str, UUID4] | None = None
+    model_uuids_by_integration_slug: dict[str, UUID4] | None = None
+
+
+class ReleaseConfigIn(RequestModel):
+    """The editable configuration of a draft. An omitted field keeps its value."""
+
+    agent_uuid: UUID4
+    actions: JsonObjects | None = Field(default=None, description="What the agent may call (`tools`: older name).")
+    tools: JsonObjects | None = Field(default=None, description="Older name of `actions`.")
+    mcp_clients: JsonObjects | None = None
+    resources: JsonObjects | None = None
+    capabilities: JsonObjects | None = None
+    suggested_actions: JsonObjects | None = Field(default=None, max_length=50)
+    system_prompt: str | None = Field(default=None, max_length=200_000)
+    with_reasoning: bool | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_steps: int | None = Field(default=None, ge=1)
+    integration_slug: str | None = Field(default=None, max_length=100)
+    connector_uuid: UUID4 | None = None
+    language_model_slug: str | None = Field(default=None, max_length=200)
+    output: dict[str, Any] | None = None
+    heartbeat: dict[str, Any] | None = None
+    evaluator: dict[str, Any] | None = None
+    options: ReleaseOptions | None = None
+
+    @model_validator(mode="after")
+    def _one_name_for_actions(self) -> ReleaseConfigIn:
+        if self.actions is not None and self.tools is not None:
+            raise ValueError("send `actions` or `tools`, not both")
+        return self
+
+    @property
+    def effective_actions(self) -> JsonObjects | None:
+        return self.actions if self.actions is not None else self.tools
+
+
+class ReleaseDraftUpdate(ReleaseConfigIn):
+    """Body of `PUT /v1/ai/releases/updateDraft` (also `/draft/update`)."""
+
+    parent_uuid: UUID4 | None = None
+
+
+class ReleaseDeploy(ReleaseConfigIn):
+    """Body of `POST /v1/ai/releases/deployDraft` (also `/draft/deploy`): config fields given here
+    update the draft first; then it is frozen as `deployed`."""
+
+    version: str | None = Field(
+        default=None,
+        max_length=50,
+        description="Dotted numbers (`1`, `1.2`, `1.2.3`) above every earlier version of the agent; "
+        "omitted: the last version with its last number plus one (`1.0.0` first).",
+    )
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ReleaseSummary(CamelModel):
+    """An agent's `deployedRelease`: a release without its lineage and status."""
+
+    uuid: uuid.UUID
+    user_uuid: uuid.UUID | None
+    description: str | None
+    template_slug: str | None
+    version: str | None
+    actions: JsonObjects
+    tools: JsonObjects = Field(description="Same as `actions` (older name).")
+    capabilities: JsonObjects
+    suggested_actions: JsonObjects
+    system_prompt: str | None
+    with_reasoning: bool
+    temperature: float | None
+    max_steps: int | None
+    integration_slug: str | None
+    connector_uuid: uuid.UUID | None
+    language_model_slug: str | None
+    mcp_clients: JsonObjects = Field(description="Secrets (tokens, client secrets) are never returned in clear.")
+    resources: JsonObjects
+    output: dict[str, Any] | None
+    heartbeat: dict[str, Any] | None
+    evaluator: dict[str, Any] | None
+    deployed_at: datetime | None
+    created_at: datetime
+
+
+class Release(ReleaseSummary):
+    parent_uuid: uuid.UUID | None
+    workspace_uuid: uuid.UUID
+    agent_uuid: uuid.UUID
+    status: ReleaseStatus
+    updated_at: datetime
+
+
+class ReleaseEnvelope(CamelModel):
+    release: Release
+
+
+class ReleasesEnvelope(CamelModel):
+    releases: list[Release]

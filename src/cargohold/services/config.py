@@ -1,0 +1,92 @@
+"""Checks of an agent configuration (a release's, or a turn's effective one) before it is stored:
+the model exists, every action binds to something in this workspace, MCP clients are well formed,
+and fields this server does not run yet are refused rather than silently ignored."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..errors import BadRequest, InvalidActions, InvalidConnector
+from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
+from ..schemas.mcp_clients import parse_mcp_clients
+from ..state import AppState
+from ..store import agents as agent_store
+from ..store import tools as tool_store
+
+__all__ = ["check_actions", "check_mcp_clients", "refuse_unsupported"]
+
+
+def refuse_unsupported(
+    *,
+    resources: list[Any] | None = None,
+    capabilities: list[Any] | None = None,
+    connector_uuid: uuid.UUID | None = None,
+    **nullable: Any,
+) -> None:
+    """Resources, capabilities, structured output, heartbeats, evaluators and skills arrive in
+    later cargohold versions: a non-empty value is a 400, never ignored."""
+    for name, value in (("resources", resources), ("capabilities", capabilities)):
+        if value:
+            raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send it empty or omit it")
+    for name, value in nullable.items():
+        if value:
+            raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send null or omit it")
+    if connector_uuid is not None:
+        raise InvalidConnector("`connectorUuid` is not supported: provider keys come from the server's settings")
+
+
+async def check_actions(
+    state: AppState, session: AsyncSession, workspace_uuid: uuid.UUID, raw: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """The actions, normalised (defaults filled in); each must bind in this workspace."""
+    actions = parse_actions(raw)
+    builtin = {tool.name for tool in state.tools.all()}
+    for action in actions:
+        where = f"action `{action.slug}`"
+        if action.slug in builtin:
+            raise InvalidActions(f"{where}: the slug is taken by the built-in tool of that name; choose another")
+        if isinstance(action, ToolAction):
+            if action.tool_uuid is not None:
+                if await tool_store.get_tool(session, workspace_uuid, action.tool_uuid) is None:
+                    raise InvalidActions(f"{where}: tool {action.tool_uuid} not found in this workspace")
+            elif (action.template_slug or action.slug) not in state.plugins.tools:
+                installed = ", ".join(sorted(state.plugins.tools)) or "none"
+                raise InvalidActions(
+                    f"{where}: give `toolUuid` (a tool of /v1/tools) or name an installed Python tool "
+                    f"(`cargohold.tools` entry points: {installed})"
+                )
+        elif isinstance(action, AgentAction):
+            if action.agent_uuid is None:
+                raise InvalidActions(f"{where}: `agentUuid` is required")
+            if await agent_store.get_agent(session, workspace_uuid, action.agent_uuid) is None:
+                raise InvalidActions(f"{where}: agent {action.agent_uuid} not found in this workspace")
+        elif isinstance(action, ConnectorAction):
+            connector = state.plugins.connectors.get(action.integration_slug)
+            if connector is None:
+                installed = ", ".join(sorted(state.plugins.connectors)) or "none"
+                raise InvalidActions(f"{where}: no connector {action.integration_slug!r} (installed: {installed})")
+            if action.action_slug not in connector.actions:
+                names = ", ".join(sorted(connector.actions))
+                raise InvalidActions(
+                    f"{where}: connector {connector.slug!r} has no action {action.action_slug!r} ({names})"
+                )
+    return dump_actions(actions)
+
+
+def check_mcp_clients(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not raw:
+        return []
+    clients = parse_mcp_clients(raw)
+    for client in clients:
+        if client.kind == "connector":
+            raise InvalidConnector(
+                f"MCP client {client.name!r}: `connector` MCP clients need a Cargo connector, which this server "
+                "does not have; use a `custom` client with the server's url"
+            )
+    names = [c.name for c in clients]
+    if len(set(names)) != len(names):
+        raise BadRequest("`mcpClients`: two clients have the same name; names prefix their tools and must differ")
+    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in clients]
