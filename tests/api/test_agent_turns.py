@@ -235,3 +235,70 @@ class TestExactStream:
             "step-start",
             "text",
         ]
+
+
+class TestBounds:
+    async def test_nesting_is_bounded(self, make_settings: Any, make_tenant: MakeTenant, llm: FakeLLM) -> None:
+        async with start_server(make_settings(max_agent_depth=1)) as srv:
+            tenant = await make_tenant(srv)
+            c = await agent_with(tenant, "C")
+            b = await agent_with(tenant, "B", actions=[{"kind": "agent", "slug": "ask_c", "agentUuid": c["uuid"]}])
+            a = await agent_with(tenant, "A", actions=[{"kind": "agent", "slug": "ask_b", "agentUuid": b["uuid"]}])
+            llm.script(
+                Reply(tool_calls=[ToolCall("ask_b", {"prompt": "go deeper"}, id="c1")]),  # A
+                Reply(tool_calls=[ToolCall("ask_c", {"prompt": "deeper still"}, id="c2")]),  # B
+                Reply(text="C is out of reach."),  # B
+                Reply(text="Done."),  # A
+            )
+            _, chunks = await stream_turn(tenant.client, stream_body(agentUuid=a["uuid"]))
+            refused = llm.requests[2]["messages"][-1]
+            assert refused["role"] == "tool" and "at most 1 deep" in refused["content"]
+            assert len(llm.requests) == 4 and kind(chunks[-1]) == "[DONE]"
+
+    async def test_max_steps_holds_with_actions(self, owner: Tenant, llm: FakeLLM) -> None:
+        async with webhook_server() as hook:
+            created = await owner.client.post("/v1/tools", json={"name": "Ping", "url": hook.url("/ok")})
+            action = {"kind": "tool", "slug": "ping", "toolUuid": created.json()["tool"]["uuid"]}
+            llm.script(
+                Reply(tool_calls=[ToolCall("ping", {}, id="c1")]),
+                Reply(tool_calls=[ToolCall("ping", {}, id="c2")]),
+                Reply(text="Out of steps; here is what I have."),
+            )
+            _, chunks = await stream_turn(owner.client, stream_body(actions=[action], maxSteps=3))
+        assert len(hook.calls) == 2 and "tools" not in llm.requests[2]  # the last step may only answer
+        message = (await owner.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["status"] == "success" and message["meta"]["finishReason"] == "max-steps"
+
+    async def test_unavailable_tools_show_as_parts_and_the_turn_goes_on(self, owner: Tenant, llm: FakeLLM) -> None:
+        async with webhook_server() as hook:
+            created = await owner.client.post("/v1/tools", json={"name": "Gone", "url": hook.url("/ok")})
+            tool = created.json()["tool"]
+            agent = await agent_with(
+                owner, "Fragile", actions=[{"kind": "tool", "slug": "gone", "toolUuid": tool["uuid"]}]
+            )
+            await owner.client.delete(f"/v1/tools/{tool['uuid']}")  # after the release was deployed
+        dead_mcp = {"name": "dead", "url": "http://127.0.0.1:9/mcp", "timeouts": {"connect": 2}}
+        llm.script(Reply(text="Working without them."))
+        body = stream_body(agentUuid=agent["uuid"], mcpClients=[dead_mcp])
+        _, chunks = await stream_turn(owner.client, body)
+        errors = {c["data"]["name"]: c["data"] for c in chunks if kind(c) == "data-tool-error"}
+        assert errors["gone"]["kind"] == "action" and "does not exist" in errors["gone"]["errorMessage"]
+        assert errors["dead"]["kind"] == "mcpClient" and errors["dead"]["errorMessage"]
+        assert "tools" not in llm.requests[0]
+        message = (await owner.client.get(f"/v1/ai/messages/{chunks[0]['messageId']}")).json()["message"]
+        assert message["status"] == "success"
+        assert [p["type"] for p in message["parts"]].count("data-tool-error") == 2
+
+    async def test_message_never_returns_mcp_secrets(self, owner: Tenant, llm: FakeLLM) -> None:
+        async with serve_mcp() as mcp:
+            auth = {"issuedAt": "2026-11-23T10:00:00Z", "accessToken": "at-zq9x", "refreshToken": "rt-zq9x"}
+            llm.script(Reply(text="Fine."))
+            body = stream_body(mcpClients=[{"name": "calc", "url": mcp.url, "authentication": auth}])
+            _, chunks = await stream_turn(owner.client, body)
+        for path in (f"/v1/ai/messages/{chunks[0]['messageId']}", "/v1/ai/chats/list"):
+            response = await owner.client.get(path)
+            assert "zq9x" not in response.text
+        chat_uuid = body["chatUuid"]
+        listed = await owner.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})
+        assert "zq9x" not in listed.text
+        assert listed.json()["messages"][1]["mcpClients"][0]["authentication"]["accessToken"] == "********"

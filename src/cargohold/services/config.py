@@ -39,10 +39,19 @@ def refuse_unsupported(
 
 
 async def check_actions(
-    state: AppState, session: AsyncSession, workspace_uuid: uuid.UUID, raw: list[dict[str, Any]] | None
+    state: AppState,
+    session: AsyncSession,
+    workspace_uuid: uuid.UUID,
+    raw: list[dict[str, Any]] | None,
+    *,
+    bind: bool = True,
 ) -> list[dict[str, Any]]:
-    """The actions, normalised (defaults filled in); each must bind in this workspace."""
+    """The actions, normalised (defaults filled in); with `bind`, each must bind in this workspace.
+    (A deployed release's actions are not re-bound on every turn: one whose tool or agent was
+    deleted since is left out of the turn and shown as a `data-tool-error` part.)"""
     actions = parse_actions(raw)
+    if not bind:
+        return dump_actions(actions)
     builtin = {tool.name for tool in state.tools.all()}
     for action in actions:
         where = f"action `{action.slug}`"

@@ -92,7 +92,13 @@ async def _effective_config(
     if max_steps is not None and max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
     return {
-        "actions": await check_actions(state, session, who.workspace_uuid, pick("actions", body.effective_actions)),
+        "actions": await check_actions(
+            state,
+            session,
+            who.workspace_uuid,
+            pick("actions", body.effective_actions),
+            bind=body.effective_actions is not None,
+        ),
         "mcp_clients": check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
         "system_prompt": pick("system_prompt", body.system_prompt),
         "context_prompt": body.context_prompt,

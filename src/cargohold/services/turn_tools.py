@@ -106,7 +106,10 @@ async def build_turn_tools(
             result._closers.append(setup.aclose)
             result.toolsets.extend(setup.toolsets)
             result.evaluated.update(setup.evaluated_tools)
-            result.errors.extend({"kind": "mcpClient", **e} for e in setup.errors)
+            result.errors.extend(
+                {"name": e.get("mcpClient"), "kind": "mcpClient", "errorMessage": e.get("errorMessage")}
+                for e in setup.errors
+            )
     except BaseException:
         await result.aclose()
         raise
