@@ -20,7 +20,7 @@ from ..schemas.releases import (
     ReleaseSummary,
 )
 from ..services import releases as service
-from .deps import Caller, State
+from .deps import Caller, Offset, State
 
 __all__ = ["release_out", "release_summary", "router"]
 
@@ -54,7 +54,7 @@ async def list_releases(
         list[ReleaseStatus] | None, Query(alias="statuses", description="Same as `statuses[]`.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ReleasesEnvelope:
     releases = await service.list_releases(
         state,

@@ -21,7 +21,7 @@ from ..schemas.tools import (
     ToolUpdate,
 )
 from ..services import tools as service
-from .deps import Caller, State
+from .deps import Caller, Offset, State
 
 __all__ = ["router", "tool_out"]
 
@@ -44,7 +44,7 @@ async def list_tools(
     state: State,
     who: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ToolsEnvelope:
     return ToolsEnvelope(tools=[tool_out(t) for t in await service.list_tools(state, who, limit=limit, offset=offset)])
 

@@ -8,7 +8,7 @@ import uuid
 
 from ..db.tables import Tool, ToolRun
 from ..db.types import utcnow
-from ..errors import BadRequest, ToolNotFound, ToolRunNotFound
+from ..errors import ToolNotFound, ToolRunNotFound, UrlNotAllowed
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.tools import SECRET_MASK, ToolCreate, ToolUpdate
 from ..state import AppState
@@ -22,7 +22,7 @@ async def _check_url(state: AppState, url: str) -> None:
     try:
         await check_url(url, state.outbound)
     except OutboundRefused as exc:
-        raise BadRequest(f"`url`: {exc}") from exc
+        raise UrlNotAllowed(f"`url`: {exc}") from exc
 
 
 async def create_tool(state: AppState, who: Principal, body: ToolCreate) -> Tool:

@@ -1,0 +1,232 @@
+"""MCP clients: the external MCP servers an agent may call (`mcpClients` of turns and releases),
+and `POST /v1/ai/mcpClients/connect`.
+
+A client is `custom` {name, url, authentication|null, disabledToolSlugs[]} or `connector`
+{name, connectorUuid, integrationSlug, disabledToolSlugs[]}; a client without `kind` is `custom`
+(Cargo's older shape). cargohold adds `timeouts: {connect?, list?, call?, tools?: {slug: s}}`
+(seconds). Secrets (`accessToken`, `refreshToken`, `clientSecret`, `idToken`) never leave the
+server: `redact_mcp_clients` masks them for every response, and `restore_redacted` puts them back
+when a client sends the mask.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator
+
+from ..errors import BadRequest
+from .common import UUID4, CamelModel, RequestModel
+
+__all__ = [
+    "REDACTED",
+    "ConnectorMcpClient",
+    "CustomMcpClient",
+    "McpAuthentication",
+    "McpClient",
+    "McpClientConnect",
+    "McpConnected",
+    "McpTimeouts",
+    "McpTool",
+    "McpToolConfig",
+    "parse_issued_at",
+    "parse_mcp_client",
+    "parse_mcp_clients",
+    "redact_mcp_clients",
+    "restore_redacted",
+]
+
+REDACTED = "********"
+SECRET_KEYS = ("accessToken", "refreshToken", "clientSecret", "idToken")
+
+
+class _Strict(CamelModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class McpAuthentication(CamelModel):
+    """An OAuth token set. Other keys a token endpoint returns (`id_token`, ...) are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    issued_at: str = Field(description="When the token set was issued (ISO 8601).")
+    access_token: str = Field(min_length=1)
+    expires_in: float | None = Field(default=None, ge=0, description="Seconds after `issuedAt` it expires.")
+    refresh_token: str | None = None
+    scope: str | None = None
+    token_type: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    @field_validator("issued_at")
+    @classmethod
+    def _a_time(cls, value: str) -> str:
+        parse_issued_at(value)
+        return value
+
+    def expires_at(self) -> datetime | None:
+        """The absolute expiry (`issuedAt + expiresIn`), or None when the token set does not say."""
+        if self.expires_in is None:
+            return None
+        return parse_issued_at(self.issued_at) + timedelta(seconds=self.expires_in)
+
+
+def parse_issued_at(value: str) -> datetime:
+    """An ISO 8601 time (UTC when it has no offset), or epoch seconds / milliseconds."""
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class McpTimeouts(_Strict):
+    """Per-client timeouts in seconds (a cargohold extension); unset ones use the server's settings."""
+
+    connect: float | None = Field(default=None, gt=0, le=600)
+    list: float | None = Field(default=None, gt=0, le=600)
+    call: float | None = Field(default=None, gt=0, le=3600)
+    tools: dict[str, Annotated[float, Field(gt=0, le=3600)]] | None = Field(
+        default=None, description="Call timeouts of single tools by the server's tool name, over `call`."
+    )
+
+
+class CustomMcpClient(_Strict):
+    kind: Literal["custom"] = "custom"
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1, max_length=2000, description="The server's streamable HTTP (or `/sse`) URL.")
+    authentication: McpAuthentication | None = None
+    disabled_tool_slugs: list[str] = Field(default_factory=list, description="Server tool names to hide.")
+    timeouts: McpTimeouts | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+
+class ConnectorMcpClient(_Strict):
+    kind: Literal["connector"]
+    name: str = Field(min_length=1, max_length=200)
+    connector_uuid: UUID4
+    integration_slug: str = Field(min_length=1, max_length=100)
+    disabled_tool_slugs: list[str] = Field(default_factory=list)
+    timeouts: McpTimeouts | None = None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind") or "custom")
+    return str(getattr(value, "kind", "custom"))
+
+
+McpClient = Annotated[
+    Annotated[CustomMcpClient, Tag("custom")] | Annotated[ConnectorMcpClient, Tag("connector")],
+    Discriminator(
+        _kind, custom_error_type="mcp_client_kind", custom_error_message="`kind` must be custom or connector"
+    ),
+]
+_CLIENT: TypeAdapter[McpClient] = TypeAdapter(McpClient)
+_CLIENTS: TypeAdapter[list[McpClient]] = TypeAdapter(list[McpClient])
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if part in ("custom", "connector"):  # the union's tag, not a field
+            continue
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _validate(adapter: TypeAdapter[Any], value: Any, field: str) -> Any:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = f"{field}{_field(tuple(error['loc']))}"
+        if error["type"] == "extra_forbidden":
+            raise BadRequest(f"Unknown field `{where}`") from None
+        if error["type"] == "missing":
+            raise BadRequest(f"`{where}` is required") from None
+        raise BadRequest(f"`{where}`: {str(error['msg']).removeprefix('Value error, ')}") from None
+
+
+def parse_mcp_client(raw: dict[str, Any], *, field: str = "mcpClient") -> McpClient:
+    """Validate one raw camelCase MCP client; a bad one is a BadRequest naming the field."""
+    return _validate(_CLIENT, raw, field)
+
+
+def parse_mcp_clients(raw: list[dict[str, Any]], *, field: str = "mcpClients") -> list[McpClient]:
+    """Validate raw camelCase `mcpClients`; a bad one is a BadRequest naming the field. Names must
+    be distinct (they name the tools' prefixes)."""
+    clients: list[McpClient] = _validate(_CLIENTS, raw, field)
+    names = [c.name for c in clients]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise BadRequest(f"`{field}[{i}].name`: two MCP clients are named {name!r}")
+    return clients
+
+
+def redact_mcp_clients(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A copy with every secret of every client's `authentication` replaced by `REDACTED`."""
+    out = copy.deepcopy(raw)
+    for client in out:
+        auth = client.get("authentication") if isinstance(client, dict) else None
+        if isinstance(auth, dict):
+            for key in SECRET_KEYS:
+                if auth.get(key):
+                    auth[key] = REDACTED
+    return out
+
+
+def restore_redacted(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`new` with each `REDACTED` secret replaced by the stored one of the client of the same name
+    and url in `old`. A mask with no stored secret to restore is left as is (it fails validation of
+    nothing, but never authenticates)."""
+    stored = {
+        (c.get("name"), c.get("url")): c.get("authentication")
+        for c in old
+        if isinstance(c, dict) and isinstance(c.get("authentication"), dict)
+    }
+    out = copy.deepcopy(new)
+    for client in out:
+        auth = client.get("authentication") if isinstance(client, dict) else None
+        previous = stored.get((client.get("name"), client.get("url"))) if isinstance(auth, dict) else None
+        if not isinstance(auth, dict) or previous is None:
+            continue
+        for key in SECRET_KEYS:
+            if auth.get(key) == REDACTED and previous.get(key):
+                auth[key] = previous[key]
+    return out
+
+
+class McpClientConnect(RequestModel):
+    """Body of `POST /v1/ai/mcpClients/connect`."""
+
+    mcp_client: dict[str, Any] = Field(description="An MCP client: `custom` {name, url, ...} or `connector`.")
+
+
+class McpToolConfig(CamelModel):
+    json_schema: dict[str, Any] = Field(description="The tool's input JSON schema.")
+
+
+class McpTool(CamelModel):
+    slug: str = Field(description="The server's own tool name.")
+    description: str | None = None
+    config: McpToolConfig
+
+
+class McpConnected(BaseModel):
+    outcome: Literal["connected"] = "connected"
+    tools: list[McpTool]
