@@ -67,6 +67,8 @@ class Reply:
     until the client goes away (which sets `FakeLLM.disconnected`) or the fake stops (which cuts the reply)."""
     delay: float = 0.0
     """Seconds between streamed events."""
+    first_delay: float = 0.0
+    """Seconds before the first streamed event (after the headers): a slow time to first token."""
 
 
 class FakeLLM:
@@ -299,6 +301,8 @@ class _Playback(StreamingResponse):
                     return
                 if i and self._reply.delay:
                     await asyncio.sleep(self._reply.delay)
+                elif not i and self._reply.first_delay:
+                    await asyncio.sleep(self._reply.first_delay)
                 yield event
         except (asyncio.CancelledError, GeneratorExit):
             # Starlette cancels the response when the client disconnects (ASGI spec < 2.4, as uvicorn speaks).

@@ -18,7 +18,7 @@ from ..schemas.triggers import TRIGGER_TYPES
 from ..services import chats as service
 from ..store.chats import ChatFilters, list_chats
 from ..stream.sse import sse_response
-from .deps import Caller, State
+from .deps import Caller, Offset, State
 
 __all__ = ["chat_out", "router"]
 
@@ -55,7 +55,7 @@ async def list_chats_route(
     created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
     created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ChatsEnvelope:
     kind = trigger_type or trigger
     if kind is not None and kind not in TRIGGER_TYPES:

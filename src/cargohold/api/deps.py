@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..errors import Unauthorized
 from ..state import AppState
 from ..store.workspaces import Principal, authenticate
 
-__all__ = ["Caller", "State", "get_state", "require_caller"]
+__all__ = ["MAX_OFFSET", "Caller", "Offset", "State", "get_state", "require_caller"]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `cargohold token create`.")
 
@@ -35,3 +35,7 @@ async def require_caller(
 
 State = Annotated[AppState, Depends(get_state)]
 Caller = Annotated[Principal, Depends(require_caller)]
+
+MAX_OFFSET = 2**31 - 1
+"""The largest `offset` a list takes: beyond int64 SQLite and PostgreSQL fail (a 500, not a 400)."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

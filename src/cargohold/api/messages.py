@@ -23,7 +23,7 @@ from ..services import messages as service
 from ..stream.sse import sse_response
 from .ai_sdk import from_ai_sdk_request, is_ai_sdk_request
 from .chats import resume
-from .deps import Caller, State
+from .deps import Caller, Offset, State
 from .errors import validation_message
 
 __all__ = ["router"]
@@ -93,7 +93,7 @@ async def list_messages(
     who: Caller,
     chat_uuid: Annotated[UUID4, Query(alias="chatUuid")],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> MessagesEnvelope:
     rows = await service.list_messages(state, who, chat_uuid, limit, offset)
     return MessagesEnvelope(messages=[Message.model_validate(row) for row in rows])

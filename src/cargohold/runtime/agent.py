@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic_ai import Agent, CancellationToken, RunContext, Tool
 from pydantic_ai.capabilities import PrepareTools
-from pydantic_ai.exceptions import RunCancelled
+from pydantic_ai.exceptions import ModelConnectionError, ModelRequestTimeout, ModelTimeoutError, RunCancelled
 from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models import Model
 from pydantic_ai.run import AgentRunResultEvent
@@ -21,7 +21,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.ui.vercel_ai._event_stream import VercelAIEventStream
-from pydantic_ai.ui.vercel_ai.response_types import BaseChunk, FinishStepChunk, MessageMetadataChunk
+from pydantic_ai.ui.vercel_ai.response_types import BaseChunk, ErrorChunk, FinishStepChunk, MessageMetadataChunk
 from pydantic_ai.usage import RunUsage, UsageLimits
 
 __all__ = ["CargoEventStream", "TurnOutcome", "TurnSpec", "run_turn"]
@@ -72,7 +72,8 @@ class CargoEventStream(VercelAIEventStream[Any, Any]):
     async def on_error(self, error: Exception) -> AsyncIterator[BaseChunk]:
         self.error = error
         async for chunk in super().on_error(error):
-            yield chunk
+            # The stream's error says what the stored errorMessage says.
+            yield ErrorChunk(error_text=_error_text(error)) if isinstance(chunk, ErrorChunk) else chunk
 
     async def after_stream(self) -> AsyncIterator[BaseChunk]:
         if self._step_started:
@@ -134,5 +135,11 @@ async def run_turn(spec: TurnSpec, emit: Emit, usage: RunUsage, token: Cancellat
 
 
 def _error_text(error: Exception) -> str:
+    """What went wrong, for a person. A provider SDK may say no more than `ReadTimeout` (Anthropic,
+    mid-stream) or `Connection error.` (OpenAI), so the kind of failure is named first."""
     text = str(error) or type(error).__name__
+    if isinstance(error, ModelTimeoutError | ModelRequestTimeout):
+        text = f"The model timed out (CARGOHOLD_MODEL_REQUEST_TIMEOUT): {text}"
+    elif isinstance(error, ModelConnectionError):
+        text = f"The connection to the model was lost: {text}"
     return text if len(text) <= 2000 else text[:2000] + "..."

@@ -113,7 +113,8 @@ async def _finish(
 ) -> None:
     record = _usage(state, usage, choice, publisher, scope, complete=outcome.status == "success")
     if outcome.status == "error" and publisher.parts.error_text is None:
-        await publisher.emit(ErrorChunk(error_text=outcome.error_message or "error"))
+        with suppress(Exception):  # a broker failure must not keep the row from being finished
+            await publisher.emit(ErrorChunk(error_text=outcome.error_message or "error"))
     metadata = {"usage": record, "finishReason": outcome.finish_reason}
     try:
         async with state.sessions() as session, session.begin():
@@ -141,7 +142,10 @@ async def _finish(
             finish["finishReason"] = "other"
         with suppress(Exception):
             await publisher.emit_dict(finish)
-        await publisher.close()
+        try:
+            await publisher.close()
+        except Exception:  # the row is finished; a reader of this stream ends when it expires
+            log.exception("stream of %s could not be closed", message_uuid)
 
 
 def _usage(

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
@@ -83,34 +83,73 @@ async def get_last_message(session: AsyncSession, chat: Chat) -> Message | None:
     return await session.get(Message, chat.last_message_uuid)
 
 
+_LAST = aliased(Message, name="last_message")
+# `chats/list` shows a header of each chat's last message (schemas.chats.MessageHeader): its content
+# columns (parts, usage, ... ten JSON documents) are neither read nor decoded.
+_HEADER_COLUMNS = (
+    "uuid",
+    "workspace_uuid",
+    "agent_uuid",
+    "release_uuid",
+    "chat_uuid",
+    "user_uuid",
+    "status",
+    "error_message",
+    "type",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "deleted_at",
+)
+_LAST_HEADER = load_only(*(getattr(_LAST, name) for name in _HEADER_COLUMNS), raiseload=True)
+
+
 async def list_chats(
     session: AsyncSession, workspace_uuid: uuid.UUID, filters: ChatFilters, *, limit: int, offset: int
 ) -> list[tuple[Chat, Message | None]]:
-    last = aliased(Message)
-    query = (
-        sa.select(Chat, last)
-        .outerjoin(last, last.uuid == Chat.last_message_uuid)
-        .where(Chat.workspace_uuid == workspace_uuid, Chat.deleted_at.is_(None))
-    )
+    """A page of live chats, newest first, each with its last message: header columns only (reading
+    another column of it raises, in this session too)."""
+    # The page is chosen on chats alone, then only its rows are loaded with their last message: an
+    # OFFSET then skips entries of the partial index, not joined message rows (500k deep at 1M chats:
+    # 4 s -> 50 ms on PostgreSQL, 200 -> 10 ms at 50k deep on SQLite; see bench/RESULTS.md).
+    page = sa.select(Chat.uuid, Chat.created_at).where(Chat.workspace_uuid == workspace_uuid, Chat.deleted_at.is_(None))
     f = filters
     if f.agent_uuid:
-        query = query.where(Chat.agent_uuid == f.agent_uuid)
+        page = page.where(Chat.agent_uuid == f.agent_uuid)
     if f.release_uuid:
-        query = query.where(Chat.release_uuid == f.release_uuid)
+        page = page.where(Chat.release_uuid == f.release_uuid)
     if f.user_uuid:
-        query = query.where(Chat.user_uuid == f.user_uuid)
+        page = page.where(Chat.user_uuid == f.user_uuid)
     if f.trigger_type:
-        query = query.where(Chat.trigger_type == f.trigger_type)
+        page = page.where(Chat.trigger_type == f.trigger_type)
     if f.message_statuses:
-        query = query.where(last.status.in_(f.message_statuses))
+        status_of = aliased(Message)
+        page = page.join(status_of, status_of.uuid == Chat.last_message_uuid).where(
+            status_of.status.in_(f.message_statuses)
+        )
     if f.name:
         pattern = "%" + f.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(Chat.name.ilike(pattern, escape="\\"))
+        page = page.where(Chat.name.ilike(pattern, escape="\\"))
     if f.created_after:
-        query = query.where(Chat.created_at > f.created_after)
+        page = page.where(Chat.created_at > f.created_after)
     if f.created_before:
-        query = query.where(Chat.created_at < f.created_before)
-    query = query.order_by(Chat.created_at.desc(), Chat.uuid.desc()).limit(limit).offset(offset)
+        page = page.where(Chat.created_at < f.created_before)
+    # LIMIT and OFFSET are written into the SQL: with bound values a prepared statement's generic plan
+    # on PostgreSQL (taken after five executions) cannot see a page is small (a parallel plan; for this
+    # query a seq scan of chats), ~10x slower.
+    keys = (
+        page.order_by(Chat.created_at.desc(), Chat.uuid.desc())
+        .limit(sa.literal(limit, sa.Integer, literal_execute=True))
+        .offset(sa.literal(offset, sa.Integer, literal_execute=True))
+        .subquery()
+    )
+    query = (
+        sa.select(Chat, _LAST)
+        .join(keys, keys.c.uuid == Chat.uuid)
+        .outerjoin(_LAST, _LAST.uuid == Chat.last_message_uuid)
+        .options(_LAST_HEADER)
+        .order_by(keys.c.created_at.desc(), keys.c.uuid.desc())
+    )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 

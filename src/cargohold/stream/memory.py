@@ -61,19 +61,33 @@ class MemoryBroker:
     async def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:
+        async for batch in self.subscribe_batches(stream_id, after, idle_timeout):
+            if batch is None:
+                yield None
+            else:
+                for entry in batch:
+                    yield entry
+
+    async def subscribe_batches(
+        self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
+    ) -> AsyncIterator[list[StreamEntry] | None]:
+        """`subscribe`, with every entry already there handed over at once (one SSE write)."""
         stream = self._streams.get(stream_id)
         if stream is None:
             return
         position = int(after) + 1 if after is not None and after.isdigit() else 0
         while True:
-            while position < len(stream.chunks):
-                yield StreamEntry(str(position), stream.chunks[position])
-                position += 1
+            end = len(stream.chunks)
+            if position < end:
+                yield [StreamEntry(str(i), stream.chunks[i]) for i in range(position, end)]
+                position = end
+                continue
             if stream.ended:
                 return
             changed = stream.changed
             try:
-                await asyncio.wait_for(changed.wait(), timeout=idle_timeout)
+                async with asyncio.timeout(idle_timeout):  # no task per wait, unlike wait_for
+                    await changed.wait()
             except TimeoutError:
                 yield None
 

@@ -18,6 +18,7 @@ __all__ = ["RedisBroker"]
 log = logging.getLogger(__name__)
 _OPEN_TTL = 24 * 3600  # an abandoned open stream still expires
 _END = "end"
+_MAX_READERS = 10_000
 
 
 class RedisBroker:
@@ -27,10 +28,22 @@ class RedisBroker:
         self.prefix = prefix
         self.retention_seconds = retention_seconds
         self.max_len = max_len
-        self._redis = redis.from_url(url, decode_responses=True)
+        # Two pools. Commands (publish, end, cancel) are short: a bounded pool that waits for a free
+        # connection rather than failing a run's write. Live readers each hold a connection in a
+        # blocking XREAD: a pool of their own, sized for many streams, so readers can never take
+        # the connections the runs write with (redis-py's default pool fails at 100).
+        self._redis = redis.Redis.from_pool(
+            redis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=100, timeout=30)
+        )
+        self._readers = redis.from_url(url, decode_responses=True, max_connections=_MAX_READERS)
         self._callbacks: dict[str, CancelCallback] = {}
         self._listener: asyncio.Task[None] | None = None
         self._ttl_refreshed: dict[str, float] = {}
+        # A blocking XREAD must return before the client's socket timeout (redis-py: 5 s unless the
+        # URL sets `socket_timeout`), or a stream that is merely quiet reads as a dead Redis.
+        options = self._readers.connection_pool.connection_kwargs
+        socket_timeout = options.get("socket_timeout") or options.get("orig_socket_timeout") or 5.0
+        self._max_block_ms = max(1, int(socket_timeout * 500))
 
     def _stream_key(self, stream_id: str) -> str:
         return f"{self.prefix}:stream:{stream_id}"
@@ -75,6 +88,7 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
+        await self._readers.aclose()
         await self._redis.aclose()
 
     async def publish(self, stream_id: str, chunks: Sequence[str]) -> None:
@@ -102,25 +116,47 @@ class RedisBroker:
     async def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:
+        async for batch in self.subscribe_batches(stream_id, after, idle_timeout):
+            if batch is None:
+                yield None
+            else:
+                for entry in batch:
+                    yield entry
+
+    async def subscribe_batches(
+        self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
+    ) -> AsyncIterator[list[StreamEntry] | None]:
+        """`subscribe`, one XREAD's entries at a time (one SSE write)."""
         key = self._stream_key(stream_id)
-        if not await self._redis.exists(key):
+        if not await self._readers.exists(key):
             return
         cursor = after or "0-0"
-        block_ms = int((idle_timeout if idle_timeout is not None else 5.0) * 1000)
+        idle = idle_timeout if idle_timeout is not None else 5.0
+        quiet_since = time.monotonic()
         while True:
-            # XREAD replays everything after the cursor, then blocks for new entries.
-            result = await self._redis.xread({key: cursor}, count=500, block=max(1, block_ms))
+            # XREAD replays everything after the cursor, then blocks for new entries (in slices
+            # shorter than the socket timeout; a keep-alive once the stream was quiet `idle` s).
+            wait = idle - (time.monotonic() - quiet_since)
+            block_ms = max(1, min(int(wait * 1000), self._max_block_ms))
+            result = await self._readers.xread({key: cursor}, count=500, block=block_ms)
             if not result:
-                if idle_timeout is not None:
-                    yield None
-                if not await self._redis.exists(key):  # expired or deleted while we waited
+                if time.monotonic() - quiet_since >= idle:
+                    quiet_since = time.monotonic()
+                    if idle_timeout is not None:
+                        yield None
+                if not await self._readers.exists(key):  # expired or deleted while we waited
                     return
                 continue
+            quiet_since = time.monotonic()
+            batch: list[StreamEntry] = []
             for entry_id, fields in result[0][1]:
                 cursor = entry_id
                 if _END in fields:
+                    if batch:
+                        yield batch
                     return
-                yield StreamEntry(entry_id, fields["c"])
+                batch.append(StreamEntry(entry_id, fields["c"]))
+            yield batch
 
     async def request_cancel(self, message_uuid: str) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -1,0 +1,98 @@
+"""Drill plumbing: `cargohold serve` as a child process (so it can be killed -9), with its stderr
+drained all along (a full pipe would stall the server) and kept for the failure report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from cargohold.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The child's environment: the test's database (and Redis, under the test's key prefix), no
+    provider keys, the offline model; `extra` on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
+    env |= {
+        "CARGOHOLD_DATABASE_URL": settings.database_url,
+        "CARGOHOLD_DEFAULT_MODEL": "offline:offline",
+        "CARGOHOLD_BUILTIN_TOOLS": "[]",
+        **extra,
+    }
+    if settings.redis_url:
+        env |= {"CARGOHOLD_REDIS_URL": settings.redis_url, "CARGOHOLD_REDIS_PREFIX": settings.redis_prefix}
+    return env
+
+
+@dataclass
+class Served:
+    proc: asyncio.subprocess.Process
+    base_url: str
+    token: str
+    """The token printed on first start ("" when the database already had a workspace)."""
+    log: list[str] = field(default_factory=list)
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed."""
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "".join(self.log[-lines:])
+
+
+@asynccontextmanager
+async def serve_process(env: dict[str, str], port: int | None = None) -> AsyncIterator[Served]:
+    port = port or free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cargohold",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    stderr = proc.stderr
+    served = Served(proc, f"http://127.0.0.1:{port}", "")
+    ready = asyncio.Event()
+
+    async def drain() -> None:
+        while line := (await stderr.readline()).decode(errors="replace"):
+            served.log.append(line)
+            if not served.token and (match := re.search(r"(chk_\S+)", line)):
+                served.token = match.group(1)
+            if "Application startup complete" in line or "Uvicorn running" in line:
+                ready.set()
+
+    drainer = asyncio.create_task(drain())
+    try:
+        waiter = asyncio.ensure_future(ready.wait())
+        await asyncio.wait([drainer, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if not ready.is_set():
+            raise RuntimeError(f"cargohold serve did not start:\n{served.log_tail()}")
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(drainer, timeout=5)
+        drainer.cancel()
