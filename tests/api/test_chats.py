@@ -10,7 +10,8 @@ from cargohold.store import chats as chat_store
 from cargohold.store import messages as message_store
 
 from ..conftest import Tenant
-from ..harness import Server, new_uuid
+from ..fakes.fake_llm import FakeLLM, Reply
+from ..harness import Server, StreamReader, new_uuid, stream_body, stream_turn, wait_until
 
 
 class TestCrud:
@@ -197,3 +198,28 @@ class TestListFilters:
             response = await get("/v1/ai/chats/list", params={param: value})
             assert response.status_code == 400, param
             assert param in response.json()["errorMessage"], response.json()
+
+
+class TestStatusFilterFollowsTurns:
+    async def test_last_message_status_tracks_each_turn(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        async def listed(status: str) -> list[str]:
+            response = await tenant.client.get("/v1/ai/chats/list", params={"messageStatuses[]": status})
+            return [c["uuid"] for c in response.json()["chats"]]
+
+        chat = new_uuid()
+        llm.script(Reply(text="Fine."), Reply(status=500))
+        await stream_turn(tenant.client, stream_body(chat))
+        assert await listed("success") == [chat] and await listed("generating") == []
+        await stream_turn(tenant.client, stream_body(chat, "again"))
+        assert await listed("error") == [chat] and await listed("success") == []
+        llm.script(Reply(text="slow", hang=True))
+        async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat, "3")) as response:
+            reader = StreamReader(response)
+            chunks = await reader.until(2)
+            await wait_until(lambda: llm.requests and len(llm.requests) == 3)
+            assert await listed("generating") == [chat] and await listed("error") == []
+            await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [chunks[0]["messageId"]]})
+            await reader.rest()
+        assert await listed("cancelled") == [chat]
+        listed_chat = (await tenant.client.get("/v1/ai/chats/list")).json()["chats"][0]
+        assert listed_chat["lastMessage"]["status"] == "cancelled"

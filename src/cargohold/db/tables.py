@@ -74,6 +74,9 @@ class Chat(Base):
     message_seq: Mapped[int] = mapped_column(sa.Integer, default=0)
     """The `seq` of the chat's newest message: messages are numbered 1, 2, ... within a chat."""
     last_message_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    last_message_status: Mapped[str | None] = mapped_column(sa.String(16))
+    """The status of `last_message_uuid`, kept in step by store/messages.py (`set_status`), so the
+    `messageStatuses[]` filter of `chats/list` is an index range scan, not a join per chat."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -99,7 +102,7 @@ class Chat(Base):
                 sqlite_where=NOT_DELETED,
                 postgresql_where=NOT_DELETED,
             )
-            for col in ("agent_uuid", "release_uuid", "user_uuid", "trigger_type")
+            for col in ("agent_uuid", "release_uuid", "user_uuid", "trigger_type", "last_message_status")
         ),
     )
 

@@ -12,7 +12,7 @@ from ..db.tables import Chat
 from ..db.types import utcnow
 from ..services.turns import INTERRUPTED
 from ..state import AppState
-from ..store.messages import expired_unfinished
+from ..store.messages import expired_unfinished, set_status
 from ..stream.publisher import StreamPublisher
 
 __all__ = ["reap_once", "reaper_loop"]
@@ -24,7 +24,7 @@ async def reap_once(state: AppState) -> list[uuid.UUID]:
     reaped: list[tuple[uuid.UUID, dict[str, object] | None]] = []
     async with state.sessions() as session, session.begin():
         for message in await expired_unfinished(session, utcnow()):
-            message.status = "error"
+            await set_status(session, message, "error")
             message.error_message = INTERRUPTED
             message.parts = [
                 {**p, "state": "done"} if p.get("state") == "streaming" else p for p in message.parts or []

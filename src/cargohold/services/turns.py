@@ -26,7 +26,7 @@ from ..runtime.credits import add_usage, usage_record
 from ..runtime.history import to_model_messages
 from ..runtime.models import ModelChoice
 from ..state import AppState
-from ..store.messages import UNFINISHED, history_of, lease_until
+from ..store.messages import UNFINISHED, history_of, lease_until, set_status
 from ..stream.publisher import StreamPublisher
 from .turn_tools import NO_AGENT, TurnScope, TurnTools, build_turn_tools
 
@@ -44,7 +44,7 @@ async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
         if message is None or message.status != "pending":
             return
         history = [(str(m.uuid), m.type, m.parts) for m in await history_of(session, message)]
-        message.status = "generating"
+        await set_status(session, message, "generating")
         message.lease_expires_at = lease_until(settings.lease_seconds)
         choice = ModelChoice(message.integration_slug or "offline", message.language_model_slug or "offline")
         spec_fields = {
@@ -121,7 +121,7 @@ async def _finish(
             message = await session.get(Message, message_uuid, with_for_update=True)
             if message is not None and message.status in UNFINISHED:
                 now = utcnow()
-                message.status = outcome.status
+                await set_status(session, message, outcome.status)
                 message.error_message = outcome.error_message
                 message.parts = publisher.parts.finished_parts()
                 message.usage = record

@@ -24,6 +24,7 @@ __all__ = [
     "list_messages",
     "message_uuid_taken",
     "refresh_last_message",
+    "set_status",
 ]
 
 UNFINISHED = ("pending", "generating")
@@ -44,6 +45,7 @@ async def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Messa
     message.uuid = fields.get("uuid") or uuid.uuid4()
     session.add(message)
     chat.last_message_uuid = message.uuid
+    chat.last_message_status = message.status
     chat.updated_at = now
     await session.flush()
     return message
@@ -100,15 +102,26 @@ async def history_of(session: AsyncSession, message: Message) -> list[Message]:
 
 
 async def refresh_last_message(session: AsyncSession, chat: Chat) -> None:
-    chat.last_message_uuid = (
+    last = (
         await session.execute(
-            sa.select(Message.uuid)
+            sa.select(Message.uuid, Message.status)
             .where(Message.chat_uuid == chat.uuid, Message.deleted_at.is_(None))
             .order_by(Message.seq.desc())
             .limit(1)
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
+    chat.last_message_uuid, chat.last_message_status = (last.uuid, last.status) if last else (None, None)
     await session.flush()
+
+
+async def set_status(session: AsyncSession, message: Message, status: str) -> None:
+    """Change a message's status, and its chat's `last_message_status` when it is the last message."""
+    message.status = status
+    await session.execute(
+        sa.update(Chat)
+        .where(Chat.uuid == message.chat_uuid, Chat.last_message_uuid == message.uuid)
+        .values(last_message_status=status)
+    )
 
 
 async def expired_unfinished(session: AsyncSession, now: datetime, limit: int = 100) -> list[Message]:
