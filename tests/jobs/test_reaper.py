@@ -11,12 +11,18 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from cargohold.db.tables import Message
+from cargohold.db.types import utcnow
+from cargohold.jobs.reaper import reap_once
 from cargohold.settings import Settings
 
+from ..conftest import MakeTenant
 from ..fakes.fake_llm import FakeLLM, Reply
 from ..harness import (
     StreamReader,
@@ -147,3 +153,27 @@ class TestShutdown:
         assert message["status"] == "error" and message["errorMessage"].startswith("interrupted")
         assert message["parts"] and message["usage"]["isEstimated"] is True
         assert llm.disconnected.is_set()
+
+
+class TestLateLease:
+    async def test_a_live_turn_of_this_process_is_not_reaped(
+        self, make_settings: Any, make_tenant: MakeTenant, llm: FakeLLM
+    ) -> None:
+        """Under overload a run may renew its lease late; the reaper of the process running it knows
+        it is alive and leaves it be (only a dead process's turns are interrupted)."""
+        async with start_server(make_settings(reaper_interval_seconds=3600)) as srv:
+            client = (await make_tenant(srv)).client
+            llm.script(Reply(text="slow answer", hang=True))
+            async with client.stream("POST", "/v1/ai/messages/stream", json=stream_body()) as response:
+                reader = StreamReader(response)
+                message_uuid = (await reader.until(1))[0]["messageId"]
+                await wait_for_status(client, message_uuid, {"generating"})
+                async with srv.state.sessions() as session, session.begin():
+                    late = utcnow() - timedelta(seconds=60)
+                    await session.execute(sa.update(Message).values(lease_expires_at=late))
+                assert await reap_once(srv.state) == []
+                got = (await client.get(f"/v1/ai/messages/{message_uuid}")).json()["message"]
+                assert got["status"] == "generating"
+                await client.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
+                await reader.rest()
+            assert (await wait_for_status(client, message_uuid, {"cancelled"}))["status"] == "cancelled"
