@@ -33,6 +33,15 @@ def upgrade() -> None:
             sqlite_where=NOT_DELETED,
             postgresql_where=NOT_DELETED,
         )
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # A database that was ANALYZEd knows every index but this one, and SQLite's planner would
+        # then take it for the unfiltered newest-first page (and sort): give it its statistics.
+        has_stats = bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+        if has_stats:
+            bind.exec_driver_sql("ANALYZE chats")
+    else:
+        op.execute("ANALYZE chats")
 
 
 def downgrade() -> None:
