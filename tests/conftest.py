@@ -141,3 +141,16 @@ async def make_tenant() -> AsyncIterator[MakeTenant]:
 @pytest.fixture
 async def tenant(server: Server, make_tenant: MakeTenant) -> Tenant:
     return await make_tenant(server)
+
+
+@pytest.fixture
+async def allowed(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
+    """A server that may call 127.0.0.0/8 (the test's own webhook and MCP servers)."""
+    async with start_server(make_settings(allow_private_urls="127.0.0.0/8")) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def owner(allowed: Server, make_tenant: MakeTenant) -> Tenant:
+    """A tenant of the `allowed` server."""
+    return await make_tenant(allowed)

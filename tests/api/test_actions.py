@@ -7,13 +7,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from cargohold.settings import Settings
 
 from ..conftest import MakeTenant, Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
@@ -31,18 +29,6 @@ LOOKUP_SCHEMA = {
 async def hook() -> AsyncIterator[Webhook]:
     async with webhook_server() as server:
         yield server
-
-
-@pytest.fixture
-async def allowed(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
-    """A server that may call 127.0.0.0/8 (the test's own webhook and MCP servers)."""
-    async with start_server(make_settings(allow_private_urls="127.0.0.0/8")) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def owner(allowed: Server, make_tenant: MakeTenant) -> Tenant:
-    return await make_tenant(allowed)
 
 
 async def create_tool(tenant: Tenant, url: str, **fields: Any) -> tuple[dict[str, Any], str]:

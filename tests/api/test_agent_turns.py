@@ -5,31 +5,17 @@ webhook tool and an MCP tool."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-
-from cargohold.settings import Settings
 
 from ..conftest import MakeTenant, Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
 from ..fakes.mcp_servers import serve_mcp
 from ..fakes.webhook import webhook_server
-from ..harness import Server, kind, new_uuid, start_server, stream_body, stream_turn
+from ..harness import kind, new_uuid, start_server, stream_body, stream_turn
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-@pytest.fixture
-async def allowed(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
-    async with start_server(make_settings(allow_private_urls="127.0.0.0/8")) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def owner(allowed: Server, make_tenant: MakeTenant) -> Tenant:
-    return await make_tenant(allowed)
 
 
 async def agent_with(tenant: Tenant, name: str, *, deploy: bool = True, **config: Any) -> dict[str, Any]:

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from ..errors import BadRequest
-from .common import UUID4, CamelModel
+from .common import UUID4, CamelModel, RequestModel
 
-__all__ = ["SLUG_PATTERN", "Action", "AgentAction", "ConnectorAction", "ToolAction", "dump_actions", "parse_actions"]
+__all__ = [
+    "SLUG_PATTERN",
+    "Action",
+    "AgentAction",
+    "ConnectorAction",
+    "ToolAction",
+    "WithActions",
+    "dump_actions",
+    "parse_actions",
+]
 
 SLUG_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 """What model providers accept as a tool name."""
@@ -90,3 +99,22 @@ def parse_actions(
 
 def dump_actions(actions: list[ToolAction | AgentAction | ConnectorAction]) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json", by_alias=True) for a in actions]
+
+
+class WithActions(RequestModel):
+    """A request body with a list of actions, under either name: `actions` (D-new) or `tools` (D-old)."""
+
+    actions: list[dict[str, Any]] | None = Field(
+        default=None, description="What the agent may call (`tools` is the older name)."
+    )
+    tools: list[dict[str, Any]] | None = Field(default=None, description="Older name of `actions`.")
+
+    @model_validator(mode="after")
+    def _one_name_for_actions(self) -> WithActions:
+        if self.actions is not None and self.tools is not None:
+            raise ValueError("send `actions` or `tools`, not both")
+        return self
+
+    @property
+    def effective_actions(self) -> list[dict[str, Any]] | None:
+        return self.actions if self.actions is not None else self.tools

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
+from .actions import WithActions
 from .chats import MessageHeader
 from .common import UUID4, CamelModel, RequestModel
 from .mcp_clients import redact_mcp_clients
@@ -49,13 +50,9 @@ Parts = Annotated[
 JsonObjects = list[dict[str, Any]]
 
 
-class TurnConfig(RequestModel):
+class TurnConfig(WithActions):
     """The fields that configure a turn; each overrides the agent's release when given."""
 
-    actions: JsonObjects | None = Field(
-        default=None, description="Actions the agent may call (`tools` is the older name)."
-    )
-    tools: JsonObjects | None = Field(default=None, description="Older name of `actions`.")
     resources: JsonObjects | None = None
     capabilities: JsonObjects | None = None
     mcp_clients: JsonObjects | None = None
@@ -69,16 +66,6 @@ class TurnConfig(RequestModel):
     language_model_slug: str | None = Field(default=None, max_length=200)
     integration_slug: str | None = Field(default=None, max_length=100)
     connector_uuid: UUID4 | None = None
-
-    @model_validator(mode="after")
-    def _one_name_for_actions(self) -> TurnConfig:
-        if self.actions is not None and self.tools is not None:
-            raise ValueError("send `actions` or `tools`, not both")
-        return self
-
-    @property
-    def effective_actions(self) -> JsonObjects | None:
-        return self.actions if self.actions is not None else self.tools
 
 
 class MessageStream(TurnConfig):

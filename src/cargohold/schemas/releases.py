@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from .actions import WithActions
 from .common import UUID4, CamelModel, RequestModel
 
 __all__ = [
@@ -30,12 +31,10 @@ class ReleaseOptions(RequestModel):
     model_uuids_by_integration_slug: dict[str, UUID4] | None = None
 
 
-class ReleaseConfigIn(RequestModel):
+class ReleaseConfigIn(WithActions):
     """The editable configuration of a draft. An omitted field keeps its value."""
 
     agent_uuid: UUID4
-    actions: JsonObjects | None = Field(default=None, description="What the agent may call (`tools`: older name).")
-    tools: JsonObjects | None = Field(default=None, description="Older name of `actions`.")
     mcp_clients: JsonObjects | None = None
     resources: JsonObjects | None = None
     capabilities: JsonObjects | None = None
@@ -51,16 +50,6 @@ class ReleaseConfigIn(RequestModel):
     heartbeat: dict[str, Any] | None = None
     evaluator: dict[str, Any] | None = None
     options: ReleaseOptions | None = None
-
-    @model_validator(mode="after")
-    def _one_name_for_actions(self) -> ReleaseConfigIn:
-        if self.actions is not None and self.tools is not None:
-            raise ValueError("send `actions` or `tools`, not both")
-        return self
-
-    @property
-    def effective_actions(self) -> JsonObjects | None:
-        return self.actions if self.actions is not None else self.tools
 
 
 class ReleaseDraftUpdate(ReleaseConfigIn):
