@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Broker", "CancelCallback", "StreamEntry", "Unregister"]
+__all__ = ["Broker", "CancelCallback", "StreamEntry", "Unregister", "one_by_one"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,12 @@ class Broker(Protocol):
         write a keep-alive. A stream that does not exist ends at once (yields nothing)."""
         ...
 
+    def subscribe_batches(
+        self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
+    ) -> AsyncIterator[list[StreamEntry] | None]:
+        """`subscribe`, with the entries that are there at once handed over together (one SSE write)."""
+        ...
+
     async def request_cancel(self, message_uuid: str) -> None:
         """Ask whichever instance runs `message_uuid` to stop it."""
 
@@ -69,3 +75,13 @@ class Broker(Protocol):
         event loop (at most once) when a cancel is requested, including one requested shortly
         before registration. Returns a function that unregisters it."""
         ...
+
+
+async def one_by_one(batches: AsyncIterator[list[StreamEntry] | None]) -> AsyncIterator[StreamEntry | None]:
+    """`subscribe` from `subscribe_batches`: each batch's entries one at a time, `None` kept."""
+    async for batch in batches:
+        if batch is None:
+            yield None
+        else:
+            for entry in batch:
+                yield entry

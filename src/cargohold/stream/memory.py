@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from .broker import CancelCallback, StreamEntry, Unregister
+from .broker import CancelCallback, StreamEntry, Unregister, one_by_one
 
 __all__ = ["MemoryBroker"]
 
@@ -58,15 +58,10 @@ class MemoryBroker:
     async def exists(self, stream_id: str) -> bool:
         return stream_id in self._streams
 
-    async def subscribe(
+    def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:
-        async for batch in self.subscribe_batches(stream_id, after, idle_timeout):
-            if batch is None:
-                yield None
-            else:
-                for entry in batch:
-                    yield entry
+        return one_by_one(self.subscribe_batches(stream_id, after, idle_timeout))
 
     async def subscribe_batches(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None

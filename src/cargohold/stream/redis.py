@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as redis
 
-from .broker import CancelCallback, StreamEntry, Unregister
+from .broker import CancelCallback, StreamEntry, Unregister, one_by_one
 
 __all__ = ["RedisBroker"]
 
@@ -113,15 +113,10 @@ class RedisBroker:
     async def exists(self, stream_id: str) -> bool:
         return bool(await self._redis.exists(self._stream_key(stream_id)))
 
-    async def subscribe(
+    def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:
-        async for batch in self.subscribe_batches(stream_id, after, idle_timeout):
-            if batch is None:
-                yield None
-            else:
-                for entry in batch:
-                    yield entry
+        return one_by_one(self.subscribe_batches(stream_id, after, idle_timeout))
 
     async def subscribe_batches(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None

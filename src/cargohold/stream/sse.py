@@ -5,11 +5,11 @@ disconnects, and that must stop nothing but this relay."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 from starlette.responses import StreamingResponse
 
-from .broker import Broker, StreamEntry
+from .broker import Broker
 
 __all__ = ["STREAM_HEADERS", "sse_response"]
 
@@ -23,25 +23,9 @@ STREAM_HEADERS = {
 }
 
 
-def _batches(
-    broker: Broker, stream_id: str, after: str | None, keepalive: float
-) -> AsyncIterator[Sequence[StreamEntry] | None]:
-    """The broker's entries in batches, all it holds at once (`subscribe_batches`, both brokers);
-    one by one from a broker without it."""
-    batched = getattr(broker, "subscribe_batches", None)
-    if batched is not None:
-        return batched(stream_id, after=after, idle_timeout=keepalive)  # type: ignore[no-any-return]
-    return _singles(broker.subscribe(stream_id, after=after, idle_timeout=keepalive))
-
-
-async def _singles(entries: AsyncIterator[StreamEntry | None]) -> AsyncIterator[Sequence[StreamEntry] | None]:
-    async for entry in entries:
-        yield None if entry is None else (entry,)
-
-
 async def _relay(broker: Broker, stream_id: str, after: str | None, keepalive: float) -> AsyncIterator[bytes]:
     # One body write per batch: each write costs an ASGI send and a socket write, per chunk otherwise.
-    async for batch in _batches(broker, stream_id, after, keepalive):
+    async for batch in broker.subscribe_batches(stream_id, after=after, idle_timeout=keepalive):
         if batch is None:
             yield b": keep-alive\n\n"
         else:
