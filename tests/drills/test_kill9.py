@@ -13,7 +13,7 @@ import pytest
 from cargohold.services.turns import INTERRUPTED
 
 from ..harness import kind, new_uuid, parse_sse, read_stream, stream_body, stream_turn, text_of, wait_until
-from ._serve import serve_env, serve_process
+from ..serve_process import serve_env, serve_process
 
 pytestmark = pytest.mark.drill
 

@@ -3,14 +3,6 @@ lease reaper of the next instance, and the chat takes new turns."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import signal
-import socket
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +12,6 @@ import sqlalchemy as sa
 from cargohold.db.tables import Message
 from cargohold.db.types import utcnow
 from cargohold.jobs.reaper import reap_once
-from cargohold.settings import Settings
 
 from ..conftest import MakeTenant
 from ..fakes.fake_llm import FakeLLM, Reply
@@ -34,74 +25,18 @@ from ..harness import (
     stream_turn,
     wait_for_status,
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
-    env |= {
-        "CARGOHOLD_DATABASE_URL": settings.database_url,
-        "CARGOHOLD_LEASE_SECONDS": "1.5",
-        "CARGOHOLD_OFFLINE_TOKEN_DELAY": "0.2",
-        "CARGOHOLD_BUILTIN_TOOLS": "[]",
-        **extra,
-    }
-    if settings.redis_url:
-        env |= {"CARGOHOLD_REDIS_URL": settings.redis_url, "CARGOHOLD_REDIS_PREFIX": settings.redis_prefix}
-    return env
-
-
-@asynccontextmanager
-async def serve_process(env: dict[str, str]) -> AsyncIterator[tuple[asyncio.subprocess.Process, str, str]]:
-    """`cargohold serve` in a child process; yields (process, base url, the token it printed)."""
-    port = _free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cargohold",
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    token = ""
-    try:
-
-        async def until_ready() -> None:
-            nonlocal token
-            while True:
-                line = (await proc.stderr.readline()).decode()  # type: ignore[union-attr]
-                if not line:
-                    raise RuntimeError("cargohold serve exited during startup")
-                if match := re.search(r"(chk_\S+)", line):
-                    token = match.group(1)
-                if "Uvicorn running" in line or "Application startup complete" in line:
-                    return
-
-        await asyncio.wait_for(until_ready(), timeout=30)
-        yield proc, f"http://127.0.0.1:{port}", token
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+from ..serve_process import serve_env, serve_process
 
 
 class TestReaper:
     async def test_killed_process_leaves_nothing_generating(self, make_settings: Any, llm: FakeLLM) -> None:
         settings = make_settings()
         chat_uuid = new_uuid()
-        async with serve_process(_env(settings)) as (proc, base_url, token):
-            assert token, "first start prints the token"
-            headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+        env = serve_env(settings, CARGOHOLD_LEASE_SECONDS="1.5", CARGOHOLD_OFFLINE_TOKEN_DELAY="0.2")
+        async with serve_process(env) as served:
+            assert served.token, "first start prints the token"
+            headers = {"Authorization": f"Bearer {served.token}"}
+            async with httpx.AsyncClient(base_url=served.base_url, headers=headers, timeout=30) as client:
                 body = stream_body(chat_uuid, "tell me a long story", integrationSlug="offline")
                 async with client.stream("POST", "/v1/ai/messages/stream", json=body) as response:
                     seen = ""
@@ -110,8 +45,7 @@ class TestReaper:
                         if any(isinstance(c, dict) and c["type"] == "text-delta" for c in parse_sse(seen)):
                             break
                     message_uuid = parse_sse(seen)[0]["messageId"]
-                    proc.send_signal(signal.SIGKILL)
-                    await proc.wait()
+                    await served.kill()
 
         later = make_settings(lease_seconds=1.5, reaper_interval_seconds=0.1, bootstrap=True)
         async with start_server(later) as srv:

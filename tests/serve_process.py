@@ -1,5 +1,6 @@
-"""Drill plumbing: `cargohold serve` as a child process (so it can be killed -9), with its stderr
-drained all along (a full pipe would stall the server) and kept for the failure report."""
+"""`cargohold serve` as a child process (so a test can kill it -9), with its stderr drained all along
+(a full pipe would stall the server) and kept for the failure report. Used by the reaper tests and
+the drills."""
 
 from __future__ import annotations
 
