@@ -24,6 +24,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..harness import wait_until
+
 __all__ = ["McpTestServer", "OAuthState", "serve_mcp"]
 
 
@@ -173,10 +175,8 @@ async def serve_mcp(*, oauth: bool = False, odd_names: bool = False) -> AsyncIte
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(2000):  # until started: a short poll, bounded
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.005)
+    with contextlib.suppress(TimeoutError):
+        await wait_until(lambda: server.started or task.done(), timeout=10)
     if not server.started:
         task.result() if task.done() else task.cancel()
         raise RuntimeError("MCP test server did not start")

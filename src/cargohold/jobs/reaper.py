@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 
 async def reap_once(state: AppState) -> list[uuid.UUID]:
     reaped: list[tuple[uuid.UUID, dict[str, object] | None]] = []
-    executor = getattr(state, "executor", None)
-    running = set(executor.tasks) if executor is not None else set()
+    running = set(state.executor.tasks)
     async with state.sessions() as session, session.begin():
         for message in await expired_unfinished(session, utcnow()):
             if message.uuid in running:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from ..db.tables import Agent, Release
 from ..db.types import utcnow
 from ..errors import AgentNotFound
@@ -14,9 +16,19 @@ from ..store import agents as agent_store
 from ..store import releases as release_store
 from ..store.workspaces import Principal
 
-__all__ = ["create_agent", "delete_agent", "list_agents", "read_agent", "update_agent"]
+__all__ = ["create_agent", "delete_agent", "list_agents", "read_agent", "require_agent", "update_agent"]
 
 AgentView = tuple[Agent, Release | None]
+
+
+async def require_agent(
+    session: AsyncSession, who: Principal, agent_uuid: uuid.UUID, *, for_update: bool = False
+) -> Agent:
+    """The caller's agent, or `agentNotFound` (another workspace's is not found either)."""
+    agent = await agent_store.get_agent(session, who.workspace_uuid, agent_uuid, for_update=for_update)
+    if agent is None:
+        raise AgentNotFound(f"Agent {agent_uuid} not found")
+    return agent
 
 
 def _triggers(items: list[Any]) -> list[dict[str, Any]]:
@@ -61,7 +73,7 @@ async def create_agent(state: AppState, who: Principal, body: AgentCreate) -> Ag
     return agent, None
 
 
-async def _view(session: Any, agent: Agent) -> AgentView:
+async def _view(session: AsyncSession, agent: Agent) -> AgentView:
     deployed = None
     if agent.deployed_release_uuid is not None:
         deployed = await release_store.get_release(session, agent.workspace_uuid, agent.deployed_release_uuid)
@@ -70,36 +82,21 @@ async def _view(session: Any, agent: Agent) -> AgentView:
 
 async def read_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID) -> AgentView:
     async with state.sessions() as session:
-        agent = await agent_store.get_agent(session, who.workspace_uuid, agent_uuid)
-        if agent is None:
-            raise AgentNotFound()
-        return await _view(session, agent)
+        return await _view(session, await require_agent(session, who, agent_uuid))
 
 
 async def list_agents(state: AppState, who: Principal) -> list[AgentView]:
     async with state.sessions() as session:
         agents = await agent_store.list_agents(session, who.workspace_uuid)
-        deployed = {
-            r.uuid: r
-            for r in await release_store.list_releases(
-                session,
-                who.workspace_uuid,
-                agent_uuid=None,
-                user_uuid=None,
-                statuses=["deployed"],
-                limit=10_000,
-                offset=0,
-            )
-        }
+        live = [a.deployed_release_uuid for a in agents if a.deployed_release_uuid is not None]
+        deployed = await release_store.get_releases(session, who.workspace_uuid, live)
         return [(a, deployed.get(a.deployed_release_uuid) if a.deployed_release_uuid else None) for a in agents]
 
 
 async def update_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID, body: AgentUpdate) -> AgentView:
     given = body.model_fields_set
     async with state.sessions() as session, session.begin():
-        agent = await agent_store.get_agent(session, who.workspace_uuid, agent_uuid, for_update=True)
-        if agent is None:
-            raise AgentNotFound()
+        agent = await require_agent(session, who, agent_uuid, for_update=True)
         if body.name is not None:
             agent.name = body.name
         if body.icon is not None:
@@ -119,7 +116,5 @@ async def update_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID, b
 
 async def delete_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID) -> None:
     async with state.sessions() as session, session.begin():
-        agent = await agent_store.get_agent(session, who.workspace_uuid, agent_uuid, for_update=True)
-        if agent is None:
-            raise AgentNotFound()
+        agent = await require_agent(session, who, agent_uuid, for_update=True)
         agent.deleted_at = utcnow()

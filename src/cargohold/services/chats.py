@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 from ..db.tables import Chat, Message
-from ..errors import AgentNotFound, ChatNotFound, ReleaseNotFound
+from ..errors import ChatNotFound
 from ..schemas.chats import ChatCreate
 from ..state import AppState
-from ..store import agents as agent_store
 from ..store import chats as chat_store
-from ..store import releases as release_store
 from ..store.workspaces import Principal
+from .agents import require_agent
+from .releases import named_release
 
 __all__ = ["create_chat", "delete_chat", "read_chat", "rename_chat"]
 
@@ -19,13 +19,10 @@ __all__ = ["create_chat", "delete_chat", "read_chat", "rename_chat"]
 async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tuple[Chat, Message | None]:
     async with state.sessions() as session, session.begin():
         agent_uuid, release_uuid = body.agent_uuid, body.release_uuid
-        if agent_uuid is not None and await agent_store.get_agent(session, who.workspace_uuid, agent_uuid) is None:
-            raise AgentNotFound(f"Agent {agent_uuid} not found")
+        if agent_uuid is not None:
+            await require_agent(session, who, agent_uuid)
         if release_uuid is not None:
-            release = await release_store.get_release(session, who.workspace_uuid, release_uuid)
-            if release is None or (agent_uuid is not None and release.agent_uuid != agent_uuid):
-                raise ReleaseNotFound(f"Release {release_uuid} not found" + (" for this agent" if release else ""))
-            agent_uuid = release.agent_uuid
+            agent_uuid = (await named_release(session, who, release_uuid, agent_uuid)).agent_uuid
         chat = await chat_store.create_chat(
             session,
             workspace_uuid=who.workspace_uuid,

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..db.tables import Chat, Message, Release
 from ..db.types import utcnow
 from ..errors import (
-    AgentNotFound,
     BadRequest,
     ChatNotFound,
     DraftReleaseNotFound,
@@ -23,14 +22,15 @@ from ..errors import (
 )
 from ..schemas.messages import MessageCreate, MessageStream
 from ..state import AppState
-from ..store import agents as agent_store
 from ..store import chats as chat_store
 from ..store import messages as message_store
 from ..store import releases as release_store
 from ..store.messages import lease_until
 from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
+from .agents import require_agent
 from .config import check_actions, check_mcp_clients, refuse_unsupported
+from .releases import named_release
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
 
@@ -54,14 +54,10 @@ async def _resolve_release(
     """The release a turn runs on: the one named, else the agent's draft in a `draft` chat, else its
     deployed release. None when the turn has no agent."""
     if release_uuid is not None:
-        release = await release_store.get_release(session, who.workspace_uuid, release_uuid)
-        if release is None or (agent_uuid is not None and release.agent_uuid != agent_uuid):
-            raise ReleaseNotFound(f"Release {release_uuid} not found" + (" for this agent" if release else ""))
-        return release
+        return await named_release(session, who, release_uuid, agent_uuid)
     if agent_uuid is None:
         return None
-    if await agent_store.get_agent(session, who.workspace_uuid, agent_uuid) is None:
-        raise AgentNotFound(f"Agent {agent_uuid} not found")
+    await require_agent(session, who, agent_uuid)
     if trigger_type == "draft":
         release = await release_store.release_of_status(session, who.workspace_uuid, agent_uuid, "draft")
         if release is None:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..db.tables import Release
 from ..db.types import utcnow
 from ..errors import (
-    AgentNotFound,
     BadRequest,
     DraftReleaseNotFound,
     InvalidParent,
@@ -26,14 +25,24 @@ from ..errors import (
 from ..schemas.mcp_clients import restore_redacted
 from ..schemas.releases import ReleaseConfigIn, ReleaseDeploy, ReleaseDraftUpdate
 from ..state import AppState
-from ..store import agents as agent_store
 from ..store import releases as release_store
 from ..store.workspaces import Principal
+from .agents import require_agent
 from .config import check_actions, check_mcp_clients, refuse_unsupported
 
-__all__ = ["deploy_draft", "list_releases", "read_release", "read_release_of_status", "update_draft"]
+__all__ = ["deploy_draft", "list_releases", "named_release", "read_release", "read_release_of_status", "update_draft"]
 
 _VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,2}$")
+
+
+async def named_release(
+    session: AsyncSession, who: Principal, release_uuid: uuid.UUID, agent_uuid: uuid.UUID | None
+) -> Release:
+    """The caller's release, and `agent_uuid`'s when given; else `releaseNotFound`."""
+    release = await release_store.get_release(session, who.workspace_uuid, release_uuid)
+    if release is None or (agent_uuid is not None and release.agent_uuid != agent_uuid):
+        raise ReleaseNotFound(f"Release {release_uuid} not found" + (" for this agent" if release else ""))
+    return release
 
 
 async def read_release(state: AppState, who: Principal, release_uuid: uuid.UUID) -> Release:
@@ -46,8 +55,7 @@ async def read_release(state: AppState, who: Principal, release_uuid: uuid.UUID)
 
 async def read_release_of_status(state: AppState, who: Principal, agent_uuid: uuid.UUID, status: str) -> Release:
     async with state.sessions() as session:
-        if await agent_store.get_agent(session, who.workspace_uuid, agent_uuid) is None:
-            raise AgentNotFound()
+        await require_agent(session, who, agent_uuid)
         release = await release_store.release_of_status(session, who.workspace_uuid, agent_uuid, status)
         if release is None:
             if status == "draft":
@@ -79,8 +87,7 @@ async def list_releases(
 
 
 async def _draft_for_update(session: AsyncSession, who: Principal, agent_uuid: uuid.UUID) -> Release:
-    if await agent_store.get_agent(session, who.workspace_uuid, agent_uuid, for_update=True) is None:
-        raise AgentNotFound()
+    await require_agent(session, who, agent_uuid, for_update=True)
     draft = await release_store.release_of_status(session, who.workspace_uuid, agent_uuid, "draft", for_update=True)
     if draft is None:
         raise DraftReleaseNotFound()
@@ -186,8 +193,7 @@ async def deploy_draft(state: AppState, who: Principal, body: ReleaseDeploy) -> 
         draft.updated_at = now
         await session.flush()
         session.add(_new_draft(draft, who))
-        agent = await agent_store.get_agent(session, who.workspace_uuid, body.agent_uuid, for_update=True)
-        assert agent is not None
+        agent = await require_agent(session, who, body.agent_uuid, for_update=True)
         agent.deployed_release_uuid = draft.uuid
         agent.updated_at = now
         await session.flush()

@@ -8,7 +8,6 @@ refused with an error result the model sees.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic_ai import CancellationToken
 from pydantic_ai.exceptions import ToolFailed
@@ -81,11 +80,7 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
         outcome = await run_turn(spec, collect, usage, CancellationToken())
     finally:
         await tools.aclose()
-        scope.sub_usage.append(_record(state, usage, choice.slug))
+        scope.sub_usage.append(usage_record(usage, choice.slug, settings.model_prices))
     if outcome.status != "success":
         raise ToolFailed(f"agent {name!r} failed: {outcome.error_message or outcome.status}")
     return "\n\n".join("".join(parts) for parts in texts.values() if parts).strip()
-
-
-def _record(state: Any, usage: RunUsage, slug: str) -> dict[str, Any]:
-    return usage_record(usage, slug, state.settings.model_prices)

@@ -183,14 +183,17 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
         }
         return await call_webhook(scope.http, hook, {"input": args, "context": context})
 
-    evaluated = {"kind": "tool", "name": action.name or name, "toolUuid": str(action.tool_uuid)}
-    evaluated["isBulk"] = action.is_bulk_allowed
     return BoundAction(
         slug=action.slug,
         description=action.description or description or name,
         input_schema=schema,
         call=call,
-        evaluated=evaluated,
+        evaluated={
+            "kind": "tool",
+            "name": action.name or name,
+            "toolUuid": str(action.tool_uuid),
+            "isBulk": action.is_bulk_allowed,
+        },
         wait=wait,
         **_common(action),
     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import Agent, Release
 
-__all__ = ["CONFIG_FIELDS", "get_release", "list_releases", "release_of_status", "versions_of"]
+__all__ = ["CONFIG_FIELDS", "get_release", "get_releases", "list_releases", "release_of_status", "versions_of"]
 
 CONFIG_FIELDS = (
     "actions",
@@ -42,6 +42,15 @@ async def get_release(session: AsyncSession, workspace_uuid: uuid.UUID, release_
         Release.uuid == release_uuid, Release.workspace_uuid == workspace_uuid, _live_agent()
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_releases(
+    session: AsyncSession, workspace_uuid: uuid.UUID, release_uuids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Release]:
+    if not release_uuids:
+        return {}
+    query = sa.select(Release).where(Release.workspace_uuid == workspace_uuid, Release.uuid.in_(list(release_uuids)))
+    return {r.uuid: r for r in (await session.execute(query)).scalars()}
 
 
 async def release_of_status(
