@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic_ai import models as pydantic_ai_models
 
+from cargohold.db.tables import Base
 from cargohold.settings import ModelPrice, Settings
 from cargohold.store.workspaces import create_token, create_workspace
 
@@ -54,9 +55,7 @@ async def _truncate(url: str) -> None:
     try:
         await upgrade(engine)
         async with engine.begin() as conn:
-            tables = (
-                "tool_runs, tools, releases, agents, mcp_connections, messages, chats, api_tokens, users, workspaces"
-            )
+            tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
             await conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
     finally:
         await engine.dispose()
