@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 
 from .common import CamelModel
 
-__all__ = ["SERVED", "Capability", "CapabilitySlug", "NOT_SERVED"]
+__all__ = ["NOT_SERVED", "SERVED", "Capability", "CapabilitySlug"]
 
 CapabilitySlug = Literal[
     "memory",
