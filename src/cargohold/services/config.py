@@ -7,30 +7,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import BadRequest, InvalidActions, InvalidConnector
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
+from ..schemas.capabilities import NOT_SERVED, Capability
 from ..schemas.mcp_clients import parse_mcp_clients
+from ..schemas.resources import FileResource, ModelResource, Resource
 from ..state import AppState
 from ..store import agents as agent_store
 from ..store import tools as tool_store
 
-__all__ = ["check_actions", "check_mcp_clients", "refuse_unsupported"]
+__all__ = ["check_actions", "check_capabilities", "check_mcp_clients", "check_resources", "refuse_unsupported"]
 
 
-def refuse_unsupported(
-    *,
-    resources: list[Any] | None = None,
-    capabilities: list[Any] | None = None,
-    connector_uuid: uuid.UUID | None = None,
-    **nullable: Any,
-) -> None:
-    """Resources, capabilities, structured output, heartbeats, evaluators and skills arrive in
-    later cargohold versions: a non-empty value is a 400, never ignored."""
-    for name, value in (("resources", resources), ("capabilities", capabilities)):
-        if value:
-            raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send it empty or omit it")
+def refuse_unsupported(*, connector_uuid: uuid.UUID | None = None, **nullable: Any) -> None:
+    """Structured output, heartbeats, evaluators and skills arrive in later cargohold versions: a
+    non-empty value is a 400, never ignored."""
     for name, value in nullable.items():
         if value:
             raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send null or omit it")
@@ -99,3 +93,59 @@ def check_mcp_clients(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     if len(set(names)) != len(names):
         raise BadRequest("`mcpClients`: two clients have the same name; names prefix their tools and must differ")
     return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in clients]
+
+
+_RESOURCES: TypeAdapter[list[ModelResource | FileResource]] = TypeAdapter(list[Resource])
+_CAPABILITIES: TypeAdapter[list[Capability]] = TypeAdapter(list[Capability])
+
+
+async def check_resources(
+    state: AppState,
+    session: AsyncSession,
+    workspace_uuid: uuid.UUID,
+    raw: list[dict[str, Any]] | None,
+    *,
+    bind: bool = True,
+) -> list[dict[str, Any]]:
+    """The resources, normalised; with `bind`, each must name something of this workspace."""
+    try:
+        resources = _RESOURCES.validate_python(raw or [])
+    except ValidationError as exc:
+        raise BadRequest(f"`resources`: {validation_summary(exc)}") from exc
+    slugs = [r.slug for r in resources]
+    if len(set(slugs)) != len(slugs):
+        raise BadRequest("`resources`: two resources have the same slug; slugs name their tools and must differ")
+    builtin = {tool.name for tool in state.tools.all()}
+    for resource in resources:
+        where = f"resource `{resource.slug}`"
+        if resource.slug in builtin:
+            raise BadRequest(f"{where}: the slug is taken by the built-in tool of that name; choose another")
+        match resource:
+            case ModelResource():
+                raise BadRequest(f"{where}: `model` resources are not supported by this cargohold version yet")
+            case FileResource():
+                raise BadRequest(f"{where}: `file` resources are not supported by this cargohold version yet")
+    return [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in resources]
+
+
+def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The capabilities, normalised: an unknown slug, or one not served yet, is a 400."""
+    try:
+        capabilities = _CAPABILITIES.validate_python(raw or [])
+    except ValidationError as exc:
+        raise BadRequest(f"`capabilities`: {validation_summary(exc)}") from exc
+    slugs = [c.slug for c in capabilities]
+    if len(set(slugs)) != len(slugs):
+        raise BadRequest("`capabilities`: a capability is listed twice")
+    for capability in capabilities:
+        if capability.slug in NOT_SERVED:
+            raise BadRequest(f"capability `{capability.slug}` is not served by cargohold yet")
+        raise BadRequest(f"capability `{capability.slug}` is not supported by this cargohold version yet")
+    return [c.model_dump(mode="json", by_alias=True) for c in capabilities]
+
+
+def validation_summary(exc: ValidationError) -> str:
+    """Field paths and messages of a validation error, never the input itself."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors()[:5]
+    )

@@ -29,7 +29,7 @@ from ..store.messages import lease_until
 from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
 from .agents import require_agent
-from .config import check_actions, check_mcp_clients, refuse_unsupported
+from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
 from .releases import named_release
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
@@ -39,9 +39,7 @@ def _refuse_unsupported(body: MessageStream | MessageCreate) -> None:
     extra: dict[str, Any] = {}
     if isinstance(body, MessageCreate):
         extra = {"skillUuids": body.skill_uuids, "output": body.output}
-    refuse_unsupported(
-        resources=body.resources, capabilities=body.capabilities, connector_uuid=body.connector_uuid, **extra
-    )
+    refuse_unsupported(connector_uuid=body.connector_uuid, **extra)
 
 
 async def _resolve_release(
@@ -96,6 +94,10 @@ async def _effective_config(
             bind=body.effective_actions is not None,
         ),
         "mcp_clients": check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
+        "resources": await check_resources(
+            state, session, who.workspace_uuid, pick("resources", body.resources), bind=body.resources is not None
+        ),
+        "capabilities": check_capabilities(pick("capabilities", body.capabilities)),
         "system_prompt": pick("system_prompt", body.system_prompt),
         "context_prompt": body.context_prompt,
         "with_reasoning": pick("with_reasoning", body.with_reasoning),

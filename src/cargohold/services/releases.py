@@ -28,7 +28,7 @@ from ..state import AppState
 from ..store import releases as release_store
 from ..store.workspaces import Principal
 from .agents import require_agent
-from .config import check_actions, check_mcp_clients, refuse_unsupported
+from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
 
 __all__ = ["deploy_draft", "list_releases", "named_release", "read_release", "read_release_of_status", "update_draft"]
 
@@ -97,8 +97,6 @@ async def _draft_for_update(session: AsyncSession, who: Principal, agent_uuid: u
 async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: Release, body: ReleaseConfigIn) -> None:
     """Validate every given field first, then set them: a refused update changes nothing."""
     refuse_unsupported(
-        resources=body.resources,
-        capabilities=body.capabilities,
         connector_uuid=body.connector_uuid,
         output=body.output,
         heartbeat=body.heartbeat,
@@ -115,6 +113,10 @@ async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: 
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
     if body.effective_actions is not None:
         values["actions"] = await check_actions(state, session, who.workspace_uuid, body.effective_actions)
+    if body.resources is not None:
+        values["resources"] = await check_resources(state, session, who.workspace_uuid, body.resources)
+    if body.capabilities is not None:
+        values["capabilities"] = check_capabilities(body.capabilities)
     if body.mcp_clients is not None:
         values["mcp_clients"] = check_mcp_clients(restore_redacted(body.mcp_clients, draft.mcp_clients or []))
     for name in ("system_prompt", "temperature", "max_steps", "with_reasoning", "suggested_actions"):

@@ -22,9 +22,11 @@ from pydantic_ai.usage import RunUsage
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
 from ..runtime.agent import TurnOutcome, TurnSpec, run_turn
+from ..runtime.context import ToolSource, TurnContext
 from ..runtime.credits import add_usage, usage_record
 from ..runtime.history import to_model_messages
 from ..runtime.models import ModelChoice
+from ..runtime.sources import build_sources
 from ..state import AppState
 from ..store.messages import UNFINISHED, history_of, lease_until, set_status
 from ..stream.publisher import StreamPublisher
@@ -55,6 +57,9 @@ async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
             "max_steps": message.max_steps or settings.default_max_steps,
         }
         actions, mcp_clients = list(message.actions or []), list(message.mcp_clients or [])
+        resources, capabilities = list(message.resources or []), list(message.capabilities or [])
+        user_text = _last_user_text(history)
+        who = (message.user_uuid, message.agent_uuid)
         scope = TurnScope(
             state,
             message.workspace_uuid,
@@ -71,15 +76,33 @@ async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
     heartbeat = asyncio.create_task(_heartbeat(state, message_uuid, publisher, usage, choice, token, scope))
     outcome = TurnOutcome("error", error_message=INTERRUPTED, finish_reason="error")
     tools = TurnTools()
+    sources = ToolSource()
     try:
         tools = await build_turn_tools(scope, actions, mcp_clients)
-        for error in tools.errors:
+        ctx = TurnContext(
+            workspace_uuid=scope.workspace_uuid,
+            chat_uuid=scope.chat_uuid,
+            message_uuid=message_uuid,
+            user_uuid=who[0],
+            agent_uuid=who[1],
+            user_text=user_text,
+            settings=settings,
+            sessions=state.sessions,
+            http=state.http,
+            emit=publisher.emit_dict,
+        )
+        sources = await build_sources(resources, capabilities, ctx)
+        tools.evaluated.update(sources.evaluated)
+        for error in [*tools.errors, *sources.errors]:
             await publisher.emit_dict({"type": "data-tool-error", "data": error})
+        if sources.instructions:
+            extra = "\n\n".join(sources.instructions)
+            spec_fields["context_prompt"] = "\n\n".join(p for p in (spec_fields["context_prompt"], extra) if p)
         spec = TurnSpec(
             model=state.models.model(choice),
             history=to_model_messages(history),
             tools=[*state.tools.all(), *tools.tools],
-            toolsets=tools.toolsets,
+            toolsets=[*tools.toolsets, *sources.toolsets],
             request_timeout=settings.model_request_timeout,
             sdk_version=settings.ai_sdk_version,
             **spec_fields,
@@ -94,6 +117,14 @@ async def run_message(state: AppState, message_uuid: uuid.UUID) -> None:
         # Shielded: on shutdown the task is cancelled, and the message must still be closed.
         await asyncio.shield(_finish(state, message_uuid, publisher, usage, choice, outcome, scope, tools.evaluated))
         await asyncio.shield(_close(tools))
+        await asyncio.shield(sources.aclose())
+
+
+def _last_user_text(history: list[tuple[str, str, list[dict[str, Any]]]]) -> str:
+    for _, kind, parts in reversed(history):
+        if kind == "user":
+            return "\n".join(p["text"] for p in parts if p.get("type") == "text" and isinstance(p.get("text"), str))
+    return ""
 
 
 async def _close(tools: TurnTools) -> None:
