@@ -15,7 +15,7 @@ from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.errors import install_error_handlers
 from .bootstrap import bootstrap
-from .db.engine import make_engine, make_session_factory
+from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
 from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
@@ -24,7 +24,6 @@ from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList, guarded_client
 from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
-from .schemas.messages import MessageStream
 from .settings import Settings
 from .state import AppState
 from .stream import make_broker
@@ -41,22 +40,18 @@ def _announce_token(token: str) -> None:
     )
 
 
-def _document_stream_body(app: FastAPI) -> None:
-    """The stream route reads its body itself (it also accepts the AI SDK's `useChat` shape), so
-    its schema is added to the OpenAPI document here."""
+def _without_422(app: FastAPI) -> None:
+    """Validation errors are answered 400 `{errorMessage}` (documented on every route), never 422,
+    so FastAPI's 422 entries are left out of the OpenAPI document."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-            body = MessageStream.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(body.pop("$defs", {}))
-            components["MessageStream"] = body
-            # Validation errors are answered 400 `{errorMessage}` (documented on every route), never 422.
             for item in schema.get("paths", {}).values():
                 for operation in item.values():
                     if isinstance(operation, dict):
                         operation.get("responses", {}).pop("422", None)
+            components = schema.get("components", {}).get("schemas", {})
             components.pop("HTTPValidationError", None)
             components.pop("ValidationError", None)
             app.openapi_schema = schema
@@ -77,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _announce_token(token)
         broker = make_broker(settings.redis_url, settings.redis_prefix, settings.stream_retention_seconds)
         await broker.start()
+        outbound = AllowList.parse(settings.allow_private_urls)
         state = AppState(
             settings,
             engine,
@@ -85,11 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ModelRegistry(settings),
             ToolRegistry(settings.builtin_tools),
             Plugins.load(),
-            AllowList.parse(settings.allow_private_urls),
+            outbound,
+            guarded_client(outbound, timeout=settings.outbound_timeout),
+            tool_runs := BackgroundToolRuns(sessions),
+            make_session_factory(reader := make_reader_engine(settings.database_url, engine)),
         )
-        state.executor = RunExecutor(state)
-        state.tool_runs = BackgroundToolRuns(sessions)
-        state.http = guarded_client(state.outbound, timeout=settings.outbound_timeout)
+        executor = state.executor = RunExecutor(state.turn_deps(), broker)
         app.state.cargohold = state
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         try:
@@ -98,10 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reaper.cancel()
             with suppress(asyncio.CancelledError):
                 await reaper
-            await state.executor.shutdown()
-            await state.tool_runs.shutdown()
+            await executor.shutdown()
+            await tool_runs.shutdown()
             await state.http.aclose()
             await broker.close()
+            if reader is not engine:
+                await reader.dispose()
             await engine.dispose()
 
     app = FastAPI(
@@ -118,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
 
-    _document_stream_body(app)
+    _without_422(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

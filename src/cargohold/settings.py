@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     """The AI SDK major version of your clients: chunks carry only the fields that version knows."""
     keepalive_seconds: float = 15.0
     """A `: keep-alive` comment is written when the stream has been quiet this long."""
+    max_parts_per_message: int = 1000
+    """A message a client sends has at most this many parts (400 past it)."""
+    max_part_text_chars: int = 500_000
+    """A text part a client sends has at most this many characters (400 past it)."""
     default_max_steps: int = 20
     max_steps_limit: int = 100
 
@@ -87,6 +91,11 @@ class Settings(BaseSettings):
     """Seconds to list an MCP server's tools (per client: `timeouts.list`)."""
     mcp_call_timeout: float = 120.0
     """Seconds one MCP tool call may take (per client: `timeouts.call`)."""
+    max_tool_output_bytes: int = 100_000
+    """A tool's output (as JSON) is cut to this many bytes before it is stored, streamed or given to
+    the model; the output says so."""
+    builtin_tool_timeout: float = 10.0
+    """Seconds a built-in or plugin (Python) tool call may take; it runs off the event loop."""
     tool_bulk_max_items: int = 100
     """The most inputs one bulk tool call may carry (`isBulkAllowed`)."""
     tool_bulk_concurrency: int = 4

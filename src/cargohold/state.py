@@ -1,9 +1,11 @@
-"""What a running app holds: opened by the lifespan, passed to services. Nothing global."""
+"""What a running app holds: opened by the lifespan, passed to services. Nothing global.
+
+The turn's own ports (`TurnDeps`, `Executor`) are typed in `services/ports.py`; their
+implementations (jobs/) are set here by the lifespan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,12 +15,9 @@ from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList
 from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
+from .services.ports import Executor, ToolRunner, TurnDeps
 from .settings import Settings
 from .stream.broker import Broker
-
-if TYPE_CHECKING:
-    from .jobs.runs import RunExecutor
-    from .jobs.tool_runs import BackgroundToolRuns
 
 __all__ = ["AppState"]
 
@@ -34,7 +33,12 @@ class AppState:
     plugins: Plugins
     outbound: AllowList
     """Private addresses the operator allows outbound requests to (`CARGOHOLD_ALLOW_PRIVATE_URLS`)."""
-    executor: RunExecutor = field(init=False)
-    tool_runs: BackgroundToolRuns = field(init=False)
-    http: httpx.AsyncClient = field(init=False)
+    http: httpx.AsyncClient
     """Outbound HTTP for tools and connectors, guarded by `outbound`; shared, closed at shutdown."""
+    tool_runs: ToolRunner
+    reads: SessionFactory
+    """Sessions for reads only: on SQLite they never take (or wait for) the write lock."""
+    executor: Executor = field(init=False)
+
+    def turn_deps(self) -> TurnDeps:
+        return TurnDeps(self.settings, self.sessions, self.http, self.models, self.tools, self.plugins, self.tool_runs)

@@ -111,10 +111,10 @@ async def seed(server: Server, tenant: Tenant) -> dict[str, Any]:
             )
             chat.created_at = base + timedelta(days=day)
             if status:
-                await message_store.add_message(
+                message_store.add_message(
                     session, chat, type="user", status="success", parts=[{"type": "text", "text": "q"}]
                 )
-                await message_store.add_message(session, chat, type="assistant", status=status, parts=[])
+                message_store.add_message(session, chat, type="assistant", status=status, parts=[])
             made[name] = chat.uuid
     return {"chats": made, "agent": agent, "release": release, "other_user": other_user, "base": base}
 

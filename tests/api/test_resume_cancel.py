@@ -147,6 +147,9 @@ class TestCancel:
         message = await wait_for_status(tenant.client, head[0]["messageId"], {"cancelled"})
         tool_part = next(p for p in message["parts"] if p["type"] == "tool-wait_for_approval")
         assert tool_part["input"] == {"ticket": "T-1"}
+        # A cancelled call is an error, never an output (it returned nothing).
+        assert tool_part["state"] == "output-error" and "output" not in tool_part
+        assert tool_part["errorText"] == "The tool call was cancelled before it returned a result."
         # The next turn's history closes the unanswered call, so the provider accepts it.
         _, chunks = await _stream(tenant, stream_body(chat_uuid, "start over"))
         assert chunks[-1] == "[DONE]"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cargohold.services.turns import INTERRUPTED
+from cargohold.services.finish import INTERRUPTED
 
 from ..harness import kind, new_uuid, parse_sse, read_stream, stream_body, stream_turn, text_of, wait_until
 from ..serve_process import serve_env, serve_process

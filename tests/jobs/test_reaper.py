@@ -3,6 +3,7 @@ lease reaper of the next instance, and the chat takes new turns."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -111,3 +112,72 @@ class TestLateLease:
                 await client.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
                 await reader.rest()
             assert (await wait_for_status(client, message_uuid, {"cancelled"}))["status"] == "cancelled"
+
+
+class TestOneFinish:
+    async def test_reaper_and_run_store_the_same_shape(
+        self, make_settings: Any, make_tenant: MakeTenant, llm: FakeLLM
+    ) -> None:
+        """A turn that fails mid-stream in its run, and one whose process died at the same point
+        (as its last heartbeat left it) and is reaped, are stored alike: both go through
+        `finish_message`."""
+        from cargohold.store import chats as chat_store
+        from cargohold.store import messages as message_store
+
+        async with start_server(make_settings(reaper_interval_seconds=3600)) as srv:
+            tenant = await make_tenant(srv)
+            client = tenant.client
+            llm.script(Reply(text="one two three four five six seven eight", cut_after_chunks=3))
+            ran_chat = new_uuid()
+            await stream_turn(client, stream_body(ran_chat))
+            ran = (await client.get("/v1/ai/messages/list", params={"chatUuid": ran_chat})).json()["messages"][-1]
+            assert ran["status"] == "error"
+
+            # What a dead process leaves: its heartbeat saved the parts (a text part still streaming)
+            # and the usage so far; its lease has expired.
+            reaped_chat = uuid.UUID(new_uuid())
+            async with srv.state.sessions() as session, session.begin():
+                chat = await chat_store.create_chat(
+                    session,
+                    workspace_uuid=tenant.workspace_uuid,
+                    chat_uuid=reaped_chat,
+                    trigger={"type": "app"},
+                    user_uuid=tenant.user_uuid,
+                )
+                message_store.add_message(
+                    session, chat, type="user", status="success", parts=[{"type": "text", "text": "Hello"}]
+                )
+                parts = [{**p, "state": "streaming"} if p["type"] == "text" else p for p in ran["parts"]]
+                dead = message_store.add_message(
+                    session,
+                    chat,
+                    type="assistant",
+                    status="generating",
+                    parts=parts,
+                    usage=ran["usage"],
+                    evaluated_tools={},
+                    lease_expires_at=utcnow() - timedelta(seconds=5),
+                    integration_slug=ran["integrationSlug"],
+                    language_model_slug=ran["languageModelSlug"],
+                )
+                chat.active_stream_uuid = dead.uuid
+            assert await reap_once(srv.state) == [dead.uuid]
+            reaped = (await client.get(f"/v1/ai/messages/{dead.uuid}")).json()["message"]
+
+            def shape(message: dict[str, Any]) -> dict[str, Any]:
+                return {
+                    "keys": sorted(message),
+                    "status": message["status"],
+                    "parts": [(p["type"], p.get("state")) for p in message["parts"]],
+                    "usage": sorted(message["usage"]),
+                    "meta": sorted(message["meta"]),
+                    "finishReason": message["meta"]["finishReason"],
+                    "finished": message["finishedAt"] is not None,
+                }
+
+            assert shape(reaped) == shape(ran)
+            assert reaped["parts"] == ran["parts"]
+            for chat_uuid, message in ((ran_chat, ran), (str(reaped_chat), reaped)):
+                chat_body = (await client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
+                assert chat_body["activeStreamUuid"] is None
+                assert chat_body["creditsUsedCount"] == message["usage"]["creditsUsedCount"]

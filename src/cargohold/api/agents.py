@@ -6,8 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..db.tables import Agent as AgentRow
-from ..db.tables import Release as ReleaseRow
 from ..schemas.agents import Agent, AgentCreate, AgentEnvelope, AgentsEnvelope, AgentUpdate
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..services import agents as service
@@ -19,7 +17,7 @@ __all__ = ["agent_out", "router"]
 router = APIRouter(prefix="/v1/ai/agents", tags=["AI - Agents"], responses=ERROR_RESPONSES)
 
 
-def agent_out(agent: AgentRow, deployed: ReleaseRow | None) -> Agent:
+def agent_out(agent: Any, deployed: Any) -> Agent:
     fields = {
         name: getattr(agent, name) for name in Agent.model_fields if name not in ("deployments", "deployed_release")
     }

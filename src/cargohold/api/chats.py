@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from starlette.responses import StreamingResponse
 
-from ..db.tables import Chat as ChatRow
-from ..db.tables import Message as MessageRow
 from ..errors import BadRequest
 from ..schemas.chats import Chat, ChatCreate, ChatEnvelope, ChatsEnvelope, ChatUpdate, MessageHeader
 from ..schemas.common import ERROR_RESPONSES, UUID4
@@ -26,7 +24,7 @@ router = APIRouter(prefix="/v1/ai/chats", tags=["AI - Chats"], responses=ERROR_R
 Status = Literal["pending", "generating", "success", "error", "cancelling", "cancelled"]
 
 
-def chat_out(chat: ChatRow, last: MessageRow | None) -> Chat:
+def chat_out(chat: Any, last: Any) -> Chat:
     fields = {name: getattr(chat, name) for name in Chat.model_fields if name != "last_message"}
     header = MessageHeader.model_validate(last) if last is not None else None
     return Chat.model_validate({**fields, "last_message": header})
@@ -73,7 +71,7 @@ async def list_chats_route(
         created_after=created_after,
         created_before=created_before,
     )
-    async with state.sessions() as session:
+    async with state.reads() as session:
         rows = await list_chats(session, who.workspace_uuid, filters, limit=limit, offset=offset)
     return ChatsEnvelope(chats=[chat_out(chat, last) for chat, last in rows])
 

@@ -26,7 +26,7 @@ async def require_caller(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized()
-    async with state.sessions() as session:
+    async with state.reads() as session:
         principal = await authenticate(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("Invalid API token")

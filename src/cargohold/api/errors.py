@@ -16,7 +16,7 @@ from ..errors import CargoholdError
 __all__ = ["install_error_handlers", "validation_message"]
 
 log = logging.getLogger(__name__)
-_LOCATIONS = {"body", "query", "path", "header"}
+_LOCATIONS = {"body", "query", "path", "header", "cargo", "useChat"}  # + the stream body's union tags
 
 
 def validation_message(errors: list[Any]) -> str:

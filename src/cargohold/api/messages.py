@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Body, Header, Query, Response
+from pydantic import Tag
 from starlette.responses import StreamingResponse
 
-from ..errors import BadRequest
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.messages import (
     Message,
@@ -18,15 +17,21 @@ from ..schemas.messages import (
     MessagePair,
     MessagesEnvelope,
     MessageStream,
+    UseChatRequest,
 )
 from ..services import messages as service
 from ..stream.sse import sse_response
-from .ai_sdk import from_ai_sdk_request, is_ai_sdk_request
+from .ai_sdk import STREAM_BODY, from_use_chat
 from .chats import resume
 from .deps import Caller, Offset, State
-from .errors import validation_message
 
 __all__ = ["router"]
+
+StreamBody = Annotated[
+    Annotated[MessageStream, Tag("cargo")] | Annotated[UseChatRequest, Tag("useChat")],
+    STREAM_BODY,
+    Body(),
+]
 
 router = APIRouter(prefix="/v1/ai/messages", tags=["AI - Messages"], responses=ERROR_RESPONSES)
 
@@ -45,26 +50,10 @@ async def create_message(state: State, who: Caller, body: MessageCreate) -> Mess
     "nothing; re-attach with `GET /v1/ai/chats/{uuid}/stream`, stop with `POST /v1/ai/messages/cancel`. "
     "Also accepts the AI SDK `useChat` request body (`{id, messages, ...}`).",
     response_class=StreamingResponse,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageStream"}}},
-        }
-    },
 )
-async def stream_message(state: State, who: Caller, request: Request) -> Response:
-    try:
-        raw: Any = await request.json()
-    except ValueError as exc:
-        raise BadRequest("The request body is not valid JSON") from exc
-    if not isinstance(raw, dict):
-        raise BadRequest("The request body must be a JSON object")
-    if is_ai_sdk_request(raw):
-        raw = from_ai_sdk_request(raw)
-    try:
-        body = MessageStream.model_validate(raw)
-    except ValidationError as exc:
-        raise BadRequest(validation_message(list(exc.errors()))) from exc
+async def stream_message(state: State, who: Caller, body: StreamBody) -> Response:
+    if isinstance(body, UseChatRequest):
+        body = from_use_chat(body)
     _, assistant = await service.start_turn(state, who, body, create_chat=True)
     return sse_response(state.broker, str(assistant.uuid), after=None, keepalive=state.settings.keepalive_seconds)
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..db.tables import Release as ReleaseRow
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.mcp_clients import redact_mcp_clients
 from ..schemas.releases import (
@@ -28,18 +27,18 @@ router = APIRouter(prefix="/v1/ai/releases", tags=["AI - Releases"], responses=E
 AgentQuery = Annotated[UUID4, Query(alias="agentUuid")]
 
 
-def _fields(release: ReleaseRow, model: type[ReleaseSummary]) -> dict[str, Any]:
+def _fields(release: Any, model: type[ReleaseSummary]) -> dict[str, Any]:
     fields: dict[str, Any] = {name: getattr(release, name) for name in model.model_fields if name != "tools"}
     fields["tools"] = release.actions
     fields["mcp_clients"] = redact_mcp_clients(release.mcp_clients or [])
     return fields
 
 
-def release_out(release: ReleaseRow) -> Release:
+def release_out(release: Any) -> Release:
     return Release.model_validate(_fields(release, Release))
 
 
-def release_summary(release: ReleaseRow) -> ReleaseSummary:
+def release_summary(release: Any) -> ReleaseSummary:
     return ReleaseSummary.model_validate(_fields(release, ReleaseSummary))
 
 

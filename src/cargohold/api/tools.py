@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..db.tables import Tool as ToolRow
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.tools import (
     SECRET_MASK,
@@ -28,7 +27,7 @@ __all__ = ["router", "tool_out"]
 router = APIRouter(prefix="/v1/tools", tags=["Tools (cargohold)"], responses=ERROR_RESPONSES)
 
 
-def tool_out(tool: ToolRow) -> Tool:
+def tool_out(tool: Any) -> Tool:
     fields = {name: getattr(tool, name) for name in Tool.model_fields if name != "headers"}
     return Tool.model_validate({**fields, "headers": dict.fromkeys(tool.headers or {}, SECRET_MASK)})
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["SessionFactory", "make_engine", "make_session_factory"]
+__all__ = ["SessionFactory", "make_engine", "make_reader_engine", "make_session_factory"]
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -41,6 +41,29 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads. On SQLite, a pool of its own whose transactions are deferred and
+    read-only: WAL lets readers run beside the one writer, so a read never waits for (or takes)
+    the write lock. Elsewhere the same engine."""
+    if not url.startswith("sqlite"):
+        return engine
+    reader = create_async_engine(url, connect_args={"timeout": 30}, pool_size=4, max_overflow=4)
+
+    @event.listens_for(reader.sync_engine, "connect")
+    def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(reader.sync_engine, "begin")
+    def _begin_deferred(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")  # one snapshot per transaction, no lock taken
+
+    return reader
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -1,18 +1,20 @@
-"""The lease reaper: a message left `pending`/`generating` by a process that died is ended as
-`error` ("interrupted") with the parts and usage its last heartbeat saved, and its stream, if a
-broker still holds it, gets a proper ending so no reader waits forever."""
+"""The lease reaper: a message left `pending`/`generating` by a process that died is finished as
+`error` ("interrupted") with the parts and usage its last heartbeat saved, through the same
+`finish_message` as a run that ends itself; its stream, if a broker still holds it, gets the
+same ending, so no reader waits forever."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from typing import Any
 
-from ..db.tables import Chat
 from ..db.types import utcnow
-from ..services.turns import INTERRUPTED
+from ..services.finish import INTERRUPTED, Ending, finish_message
+from ..services.ports import Executor
 from ..state import AppState
-from ..store.messages import expired_unfinished, set_status
+from ..store.messages import expired_unfinished
 from ..stream.publisher import StreamPublisher
 
 __all__ = ["reap_once", "reaper_loop"]
@@ -21,39 +23,37 @@ log = logging.getLogger(__name__)
 
 
 async def reap_once(state: AppState) -> list[uuid.UUID]:
-    reaped: list[tuple[uuid.UUID, dict[str, object] | None]] = []
-    running = set(state.executor.tasks)
-    async with state.sessions() as session, session.begin():
-        for message in await expired_unfinished(session, utcnow()):
-            if message.uuid in running:
-                continue  # this process runs it and is alive: its lease is late (overload), not dead
-            await set_status(session, message, "error")
-            message.error_message = INTERRUPTED
-            message.parts = [
-                {**p, "state": "done"} if p.get("state") == "streaming" else p for p in message.parts or []
-            ]
-            message.finished_at = utcnow()
-            message.lease_expires_at = None
-            chat = await session.get(Chat, message.chat_uuid, with_for_update=True)
-            if chat is not None:
-                chat.credits_used_count += float((message.usage or {}).get("creditsUsedCount", 0.0))
-                if chat.active_stream_uuid == message.uuid:
-                    chat.active_stream_uuid = None
-            reaped.append((message.uuid, message.usage))
-    for message_uuid, usage in reaped:
-        log.warning("message %s: lease expired, marked interrupted", message_uuid)
-        if await state.broker.exists(str(message_uuid)):
-            publisher = StreamPublisher(state.broker, str(message_uuid), state.settings.ai_sdk_version)
-            await publisher.emit_dict({"type": "error", "errorText": INTERRUPTED})
-            await publisher.emit_dict(
-                {
-                    "type": "finish",
-                    "finishReason": "error",
-                    "messageMetadata": {"usage": usage, "finishReason": "error"},
-                }
-            )
-            await publisher.close()
-    return [u for u, _ in reaped]
+    executor: Executor = state.executor
+    now = utcnow()
+    async with state.sessions() as session:
+        expired = [
+            (m.uuid, _ending(m.parts, m.usage, m.meta))
+            for m in await expired_unfinished(session, now)
+            if not executor.is_running(m.uuid)  # this process runs it and is alive: late (overload), not dead
+        ]
+    reaped = []
+    for message_uuid, ending in expired:
+        stream_id = str(message_uuid)
+        publisher = None
+        if await state.broker.exists(stream_id):
+            publisher = StreamPublisher(state.broker, stream_id, state.settings.ai_sdk_version)
+        if await finish_message(state.sessions, publisher, message_uuid, ending, lease_expired_before=now):
+            log.warning("message %s: lease expired, marked interrupted", message_uuid)
+            reaped.append(message_uuid)
+    return reaped
+
+
+def _ending(parts: Any, usage: Any, meta: Any) -> Ending:
+    """What the last heartbeat saved; `evaluatedTools` stays as stored."""
+    usage = dict(usage or {})
+    return Ending(
+        "error",
+        "error",
+        INTERRUPTED,
+        parts=list(parts or []),
+        usage=usage,
+        meta={**(meta or {}), "steps": usage.get("requestsCount", 0)},
+    )
 
 
 async def reaper_loop(state: AppState) -> None:

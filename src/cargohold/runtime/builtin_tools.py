@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +15,9 @@ __all__ = ["BUILTIN_TOOLS", "calculate", "current_time"]
 
 _MAX_EXPRESSION = 500
 _MAX_EXPONENT = 1000
+_MAX_BITS = 4000
+"""Every intermediate integer is at most this many bits (about 1,200 digits): checked before a
+power is computed, so no expression can keep a CPU busy (`((9**999)**999)**10`)."""
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -40,9 +44,23 @@ def _evaluate(node: ast.AST) -> int | float:
         return _UNARY[type(node.op)](_evaluate(node.operand))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-            raise ValueError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
-        return _BINARY[type(node.op)](left, right)
+        if isinstance(node.op, ast.Pow):
+            if abs(right) > _MAX_EXPONENT:
+                raise ValueError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
+            whole = isinstance(left, int) and isinstance(right, int) and right > 0
+            if whole and max(abs(left).bit_length(), 1) * right > _MAX_BITS + right:
+                raise ValueError(f"the result would be too large (more than {_MAX_BITS} bits)")
+        try:
+            result = _BINARY[type(node.op)](left, right)
+        except OverflowError as exc:
+            raise ValueError("the result is too large") from exc
+        if isinstance(result, int) and result.bit_length() > _MAX_BITS:
+            raise ValueError(f"the result is too large (more than {_MAX_BITS} bits)")
+        if isinstance(result, complex):
+            raise ValueError("the result is not a real number")
+        if isinstance(result, float) and not math.isfinite(result):
+            raise ValueError("the result is too large")
+        return result
     raise ValueError(f"refused {type(node).__name__}: only numbers, + - * / // % ** and parentheses")
 
 

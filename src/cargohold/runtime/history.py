@@ -4,10 +4,15 @@ Stored parts are AI SDK UIMessage parts; pydantic-ai's Vercel adapter turns them
 messages. A turn cut off mid-tool (cancel, crash) can leave a tool call without its result, and
 providers reject every later turn of such a chat (letta-ai/letta#3250), so each unanswered call
 is closed with an error result here.
+
+Parts are read through `schemas.parts.model_view`: keys a part's AI SDK shape does not have stay
+in storage but never reach the model, and a stored part with no loadable shape (accepted before
+parts were checked at the edge) is dropped with a log line, so a chat never breaks on its history.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,29 +21,50 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Tool
 from pydantic_ai.ui.vercel_ai import VercelAIAdapter
 from pydantic_ai.ui.vercel_ai.request_types import UIMessage
 
+from ..schemas.parts import model_view
+
 __all__ = ["INTERRUPTED_TOOL_RESULT", "close_unanswered_tool_calls", "to_model_messages"]
 
 INTERRUPTED_TOOL_RESULT = "Error: this tool call was interrupted before it returned a result."
-_UI_MESSAGES = TypeAdapter(list[UIMessage])
+log = logging.getLogger(__name__)
+_UI_MESSAGE = TypeAdapter(UIMessage)
 _TERMINAL_TOOL_STATES = {"output-available", "output-error", "output-denied"}
 
 
 def to_model_messages(stored: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> list[ModelMessage]:
     """`stored` is (uuid, type, parts) per message, oldest first."""
-    ui = [
-        {"id": uuid, "role": "assistant" if kind == "assistant" else "user", "parts": _loadable(parts)}
-        for uuid, kind, parts in stored
-    ]
-    ui = [m for m in ui if m["parts"]]
-    messages = VercelAIAdapter.load_messages(_UI_MESSAGES.validate_python(ui))
+    ui: list[UIMessage] = []
+    for message_uuid, kind, parts in stored:
+        loadable = _loadable(message_uuid, parts)
+        if not loadable:
+            continue
+        role = "assistant" if kind == "assistant" else "user"
+        try:
+            ui.append(_UI_MESSAGE.validate_python({"id": message_uuid, "role": role, "parts": loadable}))
+        except ValueError as exc:
+            log.warning("history: message %s left out of the model history (%s)", message_uuid, type(exc).__name__)
+    try:
+        messages = VercelAIAdapter.load_messages(ui)
+    except Exception:  # one message the adapter cannot convert must not break the chat: skip it
+        messages = []
+        for message in ui:
+            try:
+                messages.extend(VercelAIAdapter.load_messages([message]))
+            except Exception as exc:
+                log.warning("history: message %s left out of the model history (%s)", message.id, type(exc).__name__)
     return close_unanswered_tool_calls(messages)
 
 
-def _loadable(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool parts that never reached a result become error results, so the adapter keeps the call
-    paired; parts still streaming input (no input yet) are dropped."""
-    out = []
-    for part in parts:
+def _loadable(message_uuid: str, parts: Any) -> list[dict[str, Any]]:
+    """The parts a model can be given. Tool parts that never reached a result become error
+    results, so the adapter keeps the call paired; parts still streaming input (no input yet) are
+    dropped, and so is any part without a loadable shape."""
+    out: list[dict[str, Any]] = []
+    for index, stored_part in enumerate(parts if isinstance(parts, list) else []):
+        part = model_view(stored_part)
+        if part is None:
+            log.warning("history: part %d of message %s has no AI SDK shape; left out", index, message_uuid)
+            continue
         kind = part.get("type", "")
         if (kind.startswith("tool-") or kind == "dynamic-tool") and part.get("state") not in _TERMINAL_TOOL_STATES:
             if "input" not in part:

@@ -87,7 +87,9 @@ def _result_sentence(message: ModelRequest) -> str | None:
     for part in message.parts:
         if isinstance(part, ToolReturnPart):
             content = part.content
-            if isinstance(content, dict) and "result" in content:
+            if getattr(part, "outcome", "success") != "success":
+                sentences.append(f"I called `{part.tool_name}` but it failed: {_describe(content)}")
+            elif isinstance(content, dict) and "result" in content:
                 sentences.append(f"I called `{part.tool_name}` and the result is {content['result']}.")
             else:
                 sentences.append(f"I called `{part.tool_name}` and it returned {_describe(content)}.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_ai.ui.vercel_ai.request_types import SubmitMessage
 
 from .actions import WithActions
 from .chats import MessageHeader
@@ -21,36 +22,25 @@ __all__ = [
     "MessagePair",
     "MessageStream",
     "MessagesEnvelope",
-    "TurnConfig",
+    "TurnFields",
     "Usage",
+    "UseChatRequest",
 ]
-
-
-def _check_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for i, part in enumerate(parts):
-        kind = part.get("type")
-        if not isinstance(kind, str) or not kind:
-            raise ValueError(f"part {i} needs a string `type`")
-        if kind == "text" and not isinstance(part.get("text"), str):
-            raise ValueError(f"part {i} is a text part without a string `text`")
-        if kind == "file" and not (isinstance(part.get("url"), str) and isinstance(part.get("mediaType"), str)):
-            raise ValueError(f"part {i} is a file part without string `url` and `mediaType`")
-    return parts
 
 
 Parts = Annotated[
     list[dict[str, Any]],
     Field(
         min_length=1,
-        description='AI SDK UIMessage parts, e.g. `[{"type": "text", "text": "Hi"}]`. '
-        "Unknown keys inside a part are kept (AI SDK versions differ).",
+        description='AI SDK UIMessage parts, e.g. `[{"type": "text", "text": "Hi"}]`, each of a shape the '
+        "server's AI SDK version knows (a 400 names a part that is not). Unknown keys inside a known part "
+        "are kept (AI SDK versions differ) but never given to the model.",
     ),
-    AfterValidator(_check_parts),
 ]
 JsonObjects = list[dict[str, Any]]
 
 
-class TurnConfig(WithActions):
+class TurnFields(WithActions):
     """The fields that configure a turn; each overrides the agent's release when given."""
 
     resources: JsonObjects | None = None
@@ -68,7 +58,7 @@ class TurnConfig(WithActions):
     connector_uuid: UUID4 | None = None
 
 
-class MessageStream(TurnConfig):
+class MessageStream(TurnFields):
     """Body of `POST /v1/ai/messages/stream`."""
 
     chat_uuid: UUID4 = Field(description="The chat; created (from `chatTrigger`) when it does not exist yet.")
@@ -78,7 +68,7 @@ class MessageStream(TurnConfig):
     agent_uuid: UUID4 | None = None
 
 
-class MessageCreate(TurnConfig):
+class MessageCreate(TurnFields):
     """Body of `POST /v1/ai/messages`: stores the turn and runs it in the background."""
 
     chat_uuid: UUID4 | None = Field(default=None, description="The chat; a new one is created when absent.")
@@ -89,6 +79,25 @@ class MessageCreate(TurnConfig):
     release_uuid: UUID4 | None = None
     skill_uuids: list[UUID4] | None = None
     output: dict[str, Any] | None = None
+
+
+class UseChatMessage(CamelModel):
+    """A message of a `useChat` body. Only the last user message is read (the server keeps the
+    history); its parts are checked like any message's."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = ""
+    role: str
+    parts: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class UseChatRequest(SubmitMessage):
+    """The body the AI SDK's `useChat` (`DefaultChatTransport`) posts: `{id, messages, trigger,
+    messageId?, ...body}`. Extra transport `body` fields are Cargo fields of `MessageStream`."""
+
+    trigger: Literal["submit-message", "regenerate-message"] = "submit-message"  # type: ignore[assignment]
+    messages: list[UseChatMessage]  # type: ignore[assignment]
+    message_id: str | None = None
 
 
 class MessageCancel(RequestModel):

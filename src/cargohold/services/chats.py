@@ -37,7 +37,7 @@ async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tupl
 
 
 async def read_chat(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> tuple[Chat, Message | None]:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid)
         if chat is None:
             raise ChatNotFound()

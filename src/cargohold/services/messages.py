@@ -20,7 +20,9 @@ from ..errors import (
     MessageNotUser,
     ReleaseNotFound,
 )
+from ..runtime.turn_config import TurnConfig
 from ..schemas.messages import MessageCreate, MessageStream
+from ..schemas.parts import PartError, check_parts
 from ..state import AppState
 from ..store import chats as chat_store
 from ..store import messages as message_store
@@ -30,6 +32,7 @@ from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
 from .agents import require_agent
 from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
+from .ports import PreparedTurn
 from .releases import named_release
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
@@ -71,7 +74,7 @@ async def _resolve_release(
 
 async def _effective_config(
     state: AppState, session: AsyncSession, who: Principal, body: MessageStream | MessageCreate, release: Release | None
-) -> dict[str, Any]:
+) -> TurnConfig:
     """Each field of the request over the release's; checked as a whole before anything is stored."""
 
     def pick(name: str, value: Any) -> Any:
@@ -85,43 +88,61 @@ async def _effective_config(
     max_steps = pick("max_steps", body.max_steps)
     if max_steps is not None and max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
-    return {
-        "actions": await check_actions(
+    return TurnConfig(
+        actions=await check_actions(
             state,
             session,
             who.workspace_uuid,
             pick("actions", body.effective_actions),
             bind=body.effective_actions is not None,
         ),
-        "mcp_clients": check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
-        "resources": await check_resources(
+        mcp_clients=check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
+        resources=await check_resources(
             state, session, who.workspace_uuid, pick("resources", body.resources), bind=body.resources is not None
         ),
-        "capabilities": check_capabilities(pick("capabilities", body.capabilities)),
-        "system_prompt": pick("system_prompt", body.system_prompt),
-        "context_prompt": body.context_prompt,
-        "with_reasoning": pick("with_reasoning", body.with_reasoning),
-        "temperature": pick("temperature", body.temperature),
-        "max_steps": max_steps,
-        "integration_slug": choice.integration,
-        "language_model_slug": choice.slug,
-        "suggested_actions": list(release.suggested_actions or []) if release is not None else [],
-    }
+        capabilities=check_capabilities(pick("capabilities", body.capabilities)),
+        system_prompt=pick("system_prompt", body.system_prompt),
+        context_prompt=body.context_prompt,
+        with_reasoning=bool(pick("with_reasoning", body.with_reasoning)),
+        temperature=pick("temperature", body.temperature),
+        max_steps=max_steps,
+        integration_slug=choice.integration,
+        language_model_slug=choice.slug,
+        suggested_actions=list(release.suggested_actions or []) if release is not None else [],
+    )
+
+
+def _check_parts(state: AppState, parts: list[Any]) -> None:
+    settings = state.settings
+    try:
+        check_parts(
+            parts,
+            settings.ai_sdk_version,
+            max_parts=settings.max_parts_per_message,
+            max_text_chars=settings.max_part_text_chars,
+        )
+    except PartError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 async def start_turn(
     state: AppState, who: Principal, body: MessageStream | MessageCreate, *, create_chat: bool
 ) -> tuple[Message, Message]:
-    """Store the user message and a pending assistant message, then submit the run. A chat that
-    does not exist is created when `create_chat` (the stream endpoint), else it is a 404.
+    """Store the user message and the assistant message, then hand the turn to the executor. A chat
+    that does not exist is created when `create_chat` (the stream endpoint), else it is a 404.
     Everything is validated first: a refused request writes nothing (one transaction)."""
     _refuse_unsupported(body)
+    _check_parts(state, body.parts)
     chat_uuid = body.chat_uuid or uuid.uuid4()
     user_uuid = body.uuid or uuid.uuid4()
     trigger = body.chat_trigger.model_dump(mode="json", by_alias=True) if body.chat_trigger else {"type": "app"}
+    executor = state.executor
+    history: list[tuple[str, str, list[dict[str, Any]]]] = []
     try:
         async with state.sessions() as session, session.begin():
-            if await message_store.message_uuid_taken(session, user_uuid):
+            # A uuid is a global key: one a client chose may be taken (by it, or by a message it was
+            # shown); a server-made one never is.
+            if body.uuid is not None and await message_store.message_uuid_taken(session, user_uuid):
                 raise MessageAlreadyExists(f"A message with uuid {user_uuid} already exists")
             chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid, for_update=True)
             if chat is None:
@@ -129,8 +150,10 @@ async def start_turn(
                     raise ChatNotFound()
                 if body.chat_uuid is not None and await chat_store.chat_uuid_taken(session, chat_uuid):
                     raise ChatNotFound()  # deleted, or another workspace's: not this caller's to use
-            elif await message_store.chat_has_unfinished(session, chat.uuid):
-                raise LastMessageNotFinished()
+            else:
+                history = await message_store.chat_history(session, chat.uuid)
+                if any(status in message_store.UNFINISHED for _, _, _, status in history):
+                    raise LastMessageNotFinished()
             agent_uuid = body.agent_uuid or (chat.agent_uuid if chat is not None else None)
             if chat is not None and chat.agent_uuid is not None and agent_uuid != chat.agent_uuid:
                 raise BadRequest(f"This chat belongs to agent {chat.agent_uuid}; `agentUuid` cannot change it")
@@ -158,7 +181,7 @@ async def start_turn(
             elif agent_uuid is not None:
                 chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
             who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
-            user_message = await message_store.add_message(
+            user_message = message_store.add_message(
                 session,
                 chat,
                 uuid=user_uuid,
@@ -168,28 +191,42 @@ async def start_turn(
                 finished_at=utcnow(),
                 **who_and_what,
             )
-            assistant = await message_store.add_message(
+            assistant = message_store.add_message(
                 session,
                 chat,
                 uuid=uuid.uuid4(),
                 type="assistant",
-                status="pending",
+                status=executor.initial_status,
                 parts=[],
                 lease_expires_at=lease_until(state.settings.lease_seconds),
+                evaluated_tools={},
                 **who_and_what,
-                **config,
+                **config.columns(),
             )
             chat.active_stream_uuid = assistant.uuid
     except IntegrityError as exc:
         # Two sends raced into one chat (same seq) or reused a uuid: the loser writes nothing.
         raise LastMessageNotFinished("Another message was just sent to this chat") from exc
-    await StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version).open()
-    state.executor.submit(assistant.uuid)
+    publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
+    await publisher.open()
+    prepared = None
+    if executor.initial_status == "generating":
+        prepared = PreparedTurn(
+            message_uuid=assistant.uuid,
+            workspace_uuid=who.workspace_uuid,
+            chat_uuid=chat.uuid,
+            user_uuid=who.user_uuid,
+            agent_uuid=agent_uuid,
+            config=config,
+            history=[*((u, t, p) for u, t, p, _ in history), (str(user_uuid), "user", body.parts)],
+            publisher=publisher,
+        )
+    executor.submit(assistant.uuid, prepared)
     return user_message, assistant
 
 
 async def read_message(state: AppState, who: Principal, message_uuid: uuid.UUID) -> Message:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         message = await message_store.get_message(session, who.workspace_uuid, message_uuid)
         if message is None:
             raise MessageNotFound()
@@ -199,7 +236,7 @@ async def read_message(state: AppState, who: Principal, message_uuid: uuid.UUID)
 async def list_messages(
     state: AppState, who: Principal, chat_uuid: uuid.UUID, limit: int, offset: int
 ) -> list[Message]:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         if await chat_store.get_chat(session, who.workspace_uuid, chat_uuid) is None:
             raise ChatNotFound()
         return await message_store.list_messages(session, who.workspace_uuid, chat_uuid, limit=limit, offset=offset)
@@ -221,7 +258,7 @@ async def delete_message(state: AppState, who: Principal, message_uuid: uuid.UUI
 async def cancel_messages(state: AppState, who: Principal, uuids: list[uuid.UUID]) -> None:
     """Signal each unfinished message's run, wherever it runs. Finished or unknown ones are skipped,
     as Cargo does; another workspace's are unknown."""
-    async with state.sessions() as session:
+    async with state.reads() as session:
         targets = []
         for message_uuid in dict.fromkeys(uuids):
             message = await message_store.get_message(session, who.workspace_uuid, message_uuid)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic_ai import CancellationToken
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.messages import ModelRequest, UserPromptPart
-from pydantic_ai.ui.vercel_ai.response_types import BaseChunk, TextDeltaChunk, TextStartChunk
 from pydantic_ai.usage import RunUsage
 
 from ..errors import CargoholdError
-from ..runtime.agent import TurnSpec, run_turn
+from ..runtime.agent import AgentSpec, build_agent
 from ..runtime.credits import usage_record
+from ..runtime.failures import describe_failure
+from ..runtime.toolsets.guard import guard_tools
 from ..store import agents as agent_store
 from ..store import releases as release_store
 from .turn_tools import TurnScope, build_turn_tools
@@ -26,12 +26,12 @@ __all__ = ["run_subagent"]
 
 
 async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> str:
-    state, settings = scope.state, scope.state.settings
+    deps, settings = scope.deps, scope.deps.settings
     if agent_uuid in scope.chain:
         raise ToolFailed(f"refused: agent {agent_uuid} is already running in this chain of agents (a cycle)")
     if scope.depth + 1 > settings.max_agent_depth:
         raise ToolFailed(f"refused: agents may call agents at most {settings.max_agent_depth} deep")
-    async with state.sessions() as session:
+    async with deps.sessions() as session:
         agent = await agent_store.get_agent(session, scope.workspace_uuid, agent_uuid)
         if agent is None:
             raise ToolFailed(f"agent {agent_uuid} does not exist in this workspace")
@@ -40,47 +40,46 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
             raise ToolFailed(f"agent {agent.name!r} has no deployed release")
         name = agent.name
     try:
-        choice = state.models.choose(release.integration_slug, release.language_model_slug)
-        model = state.models.model(choice)
+        choice = deps.models.choose(release.integration_slug, release.language_model_slug)
+        model = deps.models.model(choice)
     except CargoholdError as exc:
         raise ToolFailed(f"agent {name!r} cannot run: {exc.error_message}") from exc
 
     sub = TurnScope(
-        state,
+        deps,
         scope.workspace_uuid,
         scope.chat_uuid,
         scope.message_uuid,
-        scope.http,
+        ask_agent=scope.ask_agent,
         chain=(*scope.chain, agent_uuid),
         sub_usage=scope.sub_usage,
     )
     tools = await build_turn_tools(sub, release.actions, release.mcp_clients)
-    texts: dict[str, list[str]] = {}
-
-    async def collect(chunk: BaseChunk) -> None:
-        if isinstance(chunk, TextStartChunk):
-            texts.setdefault(chunk.id, [])
-        elif isinstance(chunk, TextDeltaChunk):
-            texts.setdefault(chunk.id, []).append(chunk.delta)
-
     usage = RunUsage()
     try:
-        spec = TurnSpec(
-            model=model,
-            history=[ModelRequest(parts=[UserPromptPart(prompt)])],
-            tools=[*state.tools.all(), *tools.tools],
-            toolsets=tools.toolsets,
-            system_prompt=release.system_prompt,
-            temperature=release.temperature,
-            with_reasoning=bool(release.with_reasoning),
-            max_steps=release.max_steps or settings.default_max_steps,
-            request_timeout=settings.model_request_timeout,
-            sdk_version=settings.ai_sdk_version,
+        turn = build_agent(
+            AgentSpec(
+                model=model,
+                history=[ModelRequest(parts=[UserPromptPart(prompt)])],
+                toolsets=guard_tools(
+                    deps.tools.all(),
+                    tools.tools,
+                    tools.toolsets,
+                    max_output_bytes=settings.max_tool_output_bytes,
+                    builtin_timeout=settings.builtin_tool_timeout,
+                ),
+                system_prompt=release.system_prompt,
+                temperature=release.temperature,
+                with_reasoning=bool(release.with_reasoning),
+                max_steps=release.max_steps or settings.default_max_steps,
+                request_timeout=settings.model_request_timeout,
+            )
         )
-        outcome = await run_turn(spec, collect, usage, CancellationToken())
+        return (await turn.output(usage)).strip()
+    except ToolFailed:
+        raise
+    except Exception as exc:
+        raise ToolFailed(f"agent {name!r} failed: {describe_failure(exc)}") from exc
     finally:
         await tools.aclose()
         scope.sub_usage.append(usage_record(usage, choice.slug, settings.model_prices))
-    if outcome.status != "success":
-        raise ToolFailed(f"agent {name!r} failed: {outcome.error_message or outcome.status}")
-    return "\n\n".join("".join(parts) for parts in texts.values() if parts).strip()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from pydantic_ai import Tool
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.toolsets import AbstractToolset
@@ -24,11 +24,11 @@ from ..runtime.plugins import ActionContext
 from ..runtime.toolsets.actions import BoundAction, Call, action_tool
 from ..runtime.toolsets.webhook import WebhookCall, call_webhook
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, parse_actions
-from ..state import AppState
 from ..store import agents as agent_store
 from ..store import tools as tool_store
+from .ports import TurnDeps
 
-__all__ = ["NO_AGENT", "TurnScope", "TurnTools", "build_turn_tools"]
+__all__ = ["NO_AGENT", "AskAgent", "TurnScope", "TurnTools", "build_turn_tools"]
 
 NO_AGENT = uuid.UUID(int=0)
 SUBAGENT_SCHEMA: dict[str, Any] = {
@@ -39,15 +39,19 @@ SUBAGENT_SCHEMA: dict[str, Any] = {
 }
 
 
+AskAgent = Callable[["TurnScope", uuid.UUID, str], Awaitable[str]]
+"""(scope, agent uuid, prompt) -> the agent's answer: runs an agent action (`services.subagents`)."""
+
+
 @dataclass(slots=True)
 class TurnScope:
     """Who a turn runs for, and how deep in a chain of agents calling agents it is."""
 
-    state: AppState
+    deps: TurnDeps
     workspace_uuid: uuid.UUID
     chat_uuid: uuid.UUID
     message_uuid: uuid.UUID
-    http: httpx.AsyncClient
+    ask_agent: AskAgent | None = None
     chain: tuple[uuid.UUID, ...] = (NO_AGENT,)
     """The agents running, outermost first (`NO_AGENT` for a turn with no agent): an agent already
     in it may not be called again."""
@@ -89,8 +93,8 @@ async def build_turn_tools(
                 action_tool(
                     bound,
                     start_background=_background_starter(scope, bound.slug),
-                    max_items=scope.state.settings.tool_bulk_max_items,
-                    concurrency=scope.state.settings.tool_bulk_concurrency,
+                    max_items=scope.deps.settings.tool_bulk_max_items,
+                    concurrency=scope.deps.settings.tool_bulk_concurrency,
                 )
             )
             result.evaluated[bound.slug] = bound.evaluated
@@ -99,8 +103,8 @@ async def build_turn_tools(
 
             setup = await open_mcp_clients(
                 mcp_clients,
-                settings=scope.state.settings,
-                sessions=scope.state.sessions,
+                settings=scope.deps.settings,
+                sessions=scope.deps.sessions,
                 workspace_uuid=scope.workspace_uuid,
             )
             result._closers.append(setup.aclose)
@@ -118,7 +122,7 @@ async def build_turn_tools(
 
 def _background_starter(scope: TurnScope, slug: str) -> Any:
     async def start(args: dict[str, Any], call_id: str, call: Call) -> str:
-        run_uuid = await scope.state.tool_runs.start(
+        run_uuid = await scope.deps.tool_runs.start(
             workspace_uuid=scope.workspace_uuid,
             message_uuid=scope.message_uuid,
             tool_call_id=call_id,
@@ -144,11 +148,11 @@ def _common(action: ToolAction | AgentAction | ConnectorAction) -> dict[str, Any
 
 
 async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
-    state = scope.state
+    deps = scope.deps
     wait = action.wait_until_finished
     if action.tool_uuid is None:
         name = action.template_slug or action.slug
-        tool = state.plugins.tools.get(name)
+        tool = deps.plugins.tools.get(name)
         if tool is None:
             raise ToolFailed(f"no Python tool {name!r} is installed (entry point group `cargohold.tools`)")
         evaluated = {"kind": "tool", "name": action.name or name, "toolUuid": None, "isBulk": action.is_bulk_allowed}
@@ -161,7 +165,7 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
             wait=wait,
             **_common(action),
         )
-    async with state.sessions() as session:
+    async with deps.sessions() as session:
         row = await tool_store.get_tool(session, scope.workspace_uuid, action.tool_uuid)
         if row is None:
             raise ToolFailed(f"tool {action.tool_uuid} does not exist in this workspace (deleted?)")
@@ -170,7 +174,7 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
             method=row.method,
             headers=dict(row.headers or {}),
             signing_secret=row.signing_secret,
-            timeout=row.timeout_seconds or state.settings.outbound_timeout,
+            timeout=row.timeout_seconds or deps.settings.outbound_timeout,
         )
         name, description, schema = row.name, row.description, row.input_schema
 
@@ -181,7 +185,7 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
             "messageUuid": str(scope.message_uuid),
             "toolCallId": call_id,
         }
-        return await call_webhook(scope.http, hook, {"input": args, "context": context})
+        return await call_webhook(scope.deps.http, hook, {"input": args, "context": context})
 
     return BoundAction(
         slug=action.slug,
@@ -215,23 +219,24 @@ def _python_call(tool: Tool[Any]) -> Call:
 async def _bind_agent(scope: TurnScope, action: AgentAction) -> BoundAction:
     if action.agent_uuid is None:
         raise ToolFailed("an agent action needs `agentUuid` (templates are not installed here)")
-    async with scope.state.sessions() as session:
+    async with scope.deps.sessions() as session:
         agent = await agent_store.get_agent(session, scope.workspace_uuid, action.agent_uuid)
         if agent is None:
             raise ToolFailed(f"agent {action.agent_uuid} does not exist in this workspace (deleted?)")
         name, description = agent.name, agent.description
     agent_uuid = action.agent_uuid
+    ask_agent = scope.ask_agent
+    if ask_agent is None:
+        raise ToolFailed("agents cannot be called from here")
 
     async def call(args: dict[str, Any], call_id: str) -> Any:
-        from .subagents import run_subagent
-
         prompt = args.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise ToolFailed("`prompt` must be a non-empty string")
         extra = {k: v for k, v in args.items() if k != "prompt"}
         if extra:  # pinned config values reach the sub-agent as context
             prompt += "\n\n" + "\n".join(f"{k}: {v}" for k, v in extra.items())
-        return await run_subagent(scope, agent_uuid, prompt)
+        return await ask_agent(scope, agent_uuid, prompt)
 
     return BoundAction(
         slug=action.slug,
@@ -250,16 +255,18 @@ async def _bind_agent(scope: TurnScope, action: AgentAction) -> BoundAction:
 
 
 def _bind_connector(scope: TurnScope, action: ConnectorAction) -> BoundAction:
-    connector = scope.state.plugins.connectors.get(action.integration_slug)
+    connector = scope.deps.plugins.connectors.get(action.integration_slug)
     if connector is None:
         raise ToolFailed(f"no connector {action.integration_slug!r} is installed (`cargohold.connectors`)")
     spec = connector.actions.get(action.action_slug)
     if spec is None:
         raise ToolFailed(f"connector {connector.slug!r} has no action {action.action_slug!r}")
-    timeout = scope.state.settings.outbound_timeout
+    timeout = scope.deps.settings.outbound_timeout
 
     async def call(args: dict[str, Any], call_id: str) -> Any:
-        ctx = ActionContext(scope.workspace_uuid, scope.chat_uuid, scope.message_uuid, call_id, scope.http, timeout)
+        ctx = ActionContext(
+            scope.workspace_uuid, scope.chat_uuid, scope.message_uuid, call_id, scope.deps.http, timeout
+        )
         try:
             async with asyncio.timeout(timeout):
                 return await spec.run(args, ctx)

@@ -18,6 +18,7 @@ __all__ = [
     "UNFINISHED",
     "add_message",
     "chat_has_unfinished",
+    "chat_history",
     "expired_unfinished",
     "get_message",
     "history_of",
@@ -30,8 +31,9 @@ __all__ = [
 UNFINISHED = ("pending", "generating")
 
 
-async def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Message:
-    """Append a message to a chat: it takes the chat's next `seq` and becomes its last message."""
+def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Message:
+    """Append a message to a chat: it takes the chat's next `seq` and becomes its last message.
+    Written with the transaction's next flush (or commit)."""
     now = fields.pop("created_at", None) or utcnow()
     chat.message_seq += 1
     message = Message(
@@ -47,7 +49,6 @@ async def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Messa
     chat.last_message_uuid = message.uuid
     chat.last_message_status = message.status
     chat.updated_at = now
-    await session.flush()
     return message
 
 
@@ -89,6 +90,16 @@ async def chat_has_unfinished(session: AsyncSession, chat_uuid: uuid.UUID) -> bo
         sa.exists().where(Message.chat_uuid == chat_uuid, Message.status.in_(UNFINISHED), Message.deleted_at.is_(None))
     )
     return (await session.execute(query)).scalar_one()
+
+
+async def chat_history(session: AsyncSession, chat_uuid: uuid.UUID) -> list[tuple[str, str, Any, str]]:
+    """(uuid, type, parts, status) of a chat's messages, oldest first: the history of its next turn."""
+    query = (
+        sa.select(Message.uuid, Message.type, Message.parts, Message.status)
+        .where(Message.chat_uuid == chat_uuid, Message.deleted_at.is_(None))
+        .order_by(Message.seq)
+    )
+    return [(str(row.uuid), row.type, row.parts, row.status) for row in await session.execute(query)]
 
 
 async def history_of(session: AsyncSession, message: Message) -> list[Message]:

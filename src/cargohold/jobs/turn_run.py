@@ -1,0 +1,223 @@
+"""`TurnRun`: one stored assistant message run to its end. A function of the message's uuid (plus,
+in process, what the service that stored it already knows), so any executor can run it.
+
+    load (or take the prepared turn) -> build tools and sources -> build_agent -> events
+    -> stream writer (chunks to the broker, folded into parts) -> finish_message
+
+Whatever happens (success, model error, cancel, shutdown), `finish_message` ends the message
+exactly once, then the stream gets its `finish` and `[DONE]`. A heartbeat renews the lease and
+saves the parts and usage so far, so a crash loses at most one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic_ai import CancellationToken
+from pydantic_ai.usage import RunUsage
+
+from ..db.tables import Message
+from ..runtime.agent import AgentSpec, build_agent
+from ..runtime.context import ToolSource, TurnContext
+from ..runtime.credits import add_usage, usage_record
+from ..runtime.failures import describe_failure
+from ..runtime.history import to_model_messages
+from ..runtime.models import ModelChoice
+from ..runtime.sources import build_sources
+from ..runtime.toolsets.guard import guard_tools
+from ..runtime.turn_config import TurnConfig
+from ..services.finish import INTERRUPTED, Ending, finish_message
+from ..services.ports import PreparedTurn, TurnDeps
+from ..services.subagents import run_subagent
+from ..services.turn_tools import NO_AGENT, TurnScope, TurnTools, build_turn_tools
+from ..store.messages import history_of, lease_until, set_status
+from ..stream.broker import Broker
+from ..stream.publisher import StreamPublisher
+from ..stream.writer import write_turn
+
+__all__ = ["TurnRun", "load_turn"]
+
+log = logging.getLogger(__name__)
+
+
+async def load_turn(deps: TurnDeps, message_uuid: uuid.UUID) -> PreparedTurn | None:
+    """Claim a `pending` message (-> `generating`, with a lease) and read what its run needs.
+    None when it is not pending (another worker has it, or it was finished)."""
+    async with deps.sessions() as session, session.begin():
+        message = await session.get(Message, message_uuid, with_for_update=True)
+        if message is None or message.status != "pending":
+            return None
+        history = [(str(m.uuid), m.type, m.parts) for m in await history_of(session, message)]
+        await set_status(session, message, "generating")
+        message.lease_expires_at = lease_until(deps.settings.lease_seconds)
+        return PreparedTurn(
+            message_uuid=message.uuid,
+            workspace_uuid=message.workspace_uuid,
+            chat_uuid=message.chat_uuid,
+            user_uuid=message.user_uuid,
+            agent_uuid=message.agent_uuid,
+            config=TurnConfig.of_row(message),
+            history=history,
+        )
+
+
+def last_user_text(history: list[tuple[str, str, list[dict[str, Any]]]]) -> str:
+    for _, kind, parts in reversed(history):
+        if kind == "user":
+            return "\n".join(p["text"] for p in parts if p.get("type") == "text" and isinstance(p.get("text"), str))
+    return ""
+
+
+@dataclass(slots=True)
+class TurnRun:
+    deps: TurnDeps
+    broker: Broker
+    message_uuid: uuid.UUID
+    prepared: PreparedTurn | None = None
+    usage: RunUsage = field(default_factory=RunUsage)
+    token: CancellationToken = field(default_factory=CancellationToken)
+    evaluated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sub_usage: list[dict[str, Any]] = field(default_factory=list)
+    publisher: StreamPublisher | None = None
+    slug: str = "offline"
+
+    async def run(self) -> None:
+        turn = self.prepared or await load_turn(self.deps, self.message_uuid)
+        if turn is None:
+            return
+        settings = self.deps.settings
+        self.slug = turn.config.language_model_slug
+        self.publisher = publisher = turn.publisher or StreamPublisher(
+            self.broker, str(self.message_uuid), settings.ai_sdk_version
+        )
+        unregister = self.broker.on_cancel(str(self.message_uuid), self.token.cancel)
+        heartbeat = asyncio.create_task(self._heartbeat())
+        ending = Ending("error", "error", error_message=INTERRUPTED)
+        tools, sources = TurnTools(), ToolSource()
+        try:
+            tools, sources = await self._tools(turn, publisher)
+            ending = await self._run_agent(turn, publisher, tools, sources)
+        except Exception as exc:  # a failure outside the agent loop (model setup, tools)
+            log.exception("turn %s failed before or outside the agent loop", self.message_uuid)
+            ending = Ending("error", "error", error_message=describe_failure(exc))
+        finally:
+            heartbeat.cancel()
+            unregister()
+            ending.parts = publisher.parts.parts
+            ending.usage = self._usage(complete=ending.status == "success")
+            ending.evaluated_tools = self.evaluated
+            ending.error_streamed = ending.error_streamed or publisher.parts.error_text is not None
+            # Shielded: on shutdown the task is cancelled, and the message must still be finished.
+            await asyncio.shield(finish_message(self.deps.sessions, publisher, self.message_uuid, ending))
+            await asyncio.shield(_close(tools, sources))
+
+    async def _tools(self, turn: PreparedTurn, publisher: StreamPublisher) -> tuple[TurnTools, ToolSource]:
+        scope = TurnScope(
+            self.deps,
+            turn.workspace_uuid,
+            turn.chat_uuid,
+            self.message_uuid,
+            ask_agent=run_subagent,
+            chain=(turn.agent_uuid or NO_AGENT,),
+            sub_usage=self.sub_usage,
+        )
+        tools = await build_turn_tools(scope, turn.config.actions, turn.config.mcp_clients)
+        try:
+            ctx = TurnContext(
+                workspace_uuid=turn.workspace_uuid,
+                chat_uuid=turn.chat_uuid,
+                message_uuid=self.message_uuid,
+                user_uuid=turn.user_uuid,
+                agent_uuid=turn.agent_uuid,
+                user_text=last_user_text(turn.history),
+                settings=self.deps.settings,
+                sessions=self.deps.sessions,
+                http=self.deps.http,
+                emit=publisher.emit_dict,
+            )
+            sources = await build_sources(turn.config.resources, turn.config.capabilities, ctx)
+        except BaseException:
+            await tools.aclose()
+            raise
+        self.evaluated = {**tools.evaluated, **sources.evaluated}
+        for error in [*tools.errors, *sources.errors]:
+            await publisher.emit_dict({"type": "data-tool-error", "data": error})
+        return tools, sources
+
+    async def _run_agent(
+        self, turn: PreparedTurn, publisher: StreamPublisher, tools: TurnTools, sources: ToolSource
+    ) -> Ending:
+        settings, config = self.deps.settings, turn.config
+        context = "\n\n".join(p for p in (config.context_prompt, *sources.instructions) if p) or None
+        agent = build_agent(
+            AgentSpec(
+                model=self.deps.models.model(ModelChoice(config.integration_slug, config.language_model_slug)),
+                history=to_model_messages(turn.history),
+                toolsets=guard_tools(
+                    self.deps.tools.all(),
+                    tools.tools,
+                    [*tools.toolsets, *sources.toolsets],
+                    max_output_bytes=settings.max_tool_output_bytes,
+                    builtin_timeout=settings.builtin_tool_timeout,
+                ),
+                system_prompt=config.system_prompt,
+                context_prompt=context,
+                temperature=config.temperature,
+                with_reasoning=config.with_reasoning,
+                max_steps=config.max_steps or settings.default_max_steps,
+                request_timeout=settings.model_request_timeout,
+            )
+        )
+        result = await write_turn(agent.events(self.usage, self.token), publisher)
+        meta: dict[str, Any] = {"steps": self.usage.requests}
+        if result.cancelled:
+            return Ending("cancelled", "cancelled", meta=meta)
+        if result.error is not None:
+            return Ending("error", "error", error_message=describe_failure(result.error), meta=meta)
+        reason = "max-steps" if agent.hit_step_bound else (result.finish_reason or "stop")
+        return Ending("success", reason, meta=meta)
+
+    def _usage(self, *, complete: bool) -> dict[str, Any]:
+        # A model call still streaming (or cut off) has reported no usage: count what it streamed.
+        assert self.publisher is not None
+        unreported = 0 if complete else self.publisher.parts.step_chars
+        own = usage_record(self.usage, self.slug, self.deps.settings.model_prices, unreported_output_chars=unreported)
+        return add_usage(own, self.sub_usage)
+
+    async def _heartbeat(self) -> None:
+        """Renew the lease and save the parts and usage so far: a crash loses at most one interval."""
+        settings = self.deps.settings
+        assert self.publisher is not None
+        while True:
+            await asyncio.sleep(settings.lease_seconds / 3)
+            try:
+                async with self.deps.sessions() as session, session.begin():
+                    result = await session.execute(
+                        sa.update(Message)
+                        .where(Message.uuid == self.message_uuid, Message.status == "generating")
+                        .values(
+                            lease_expires_at=lease_until(settings.lease_seconds),
+                            parts=copy.deepcopy(self.publisher.parts.parts),
+                            usage=self._usage(complete=False),
+                            evaluated_tools=self.evaluated,
+                        )
+                    )
+                if result.rowcount == 0:  # reaped meanwhile (this process stalled): stop the run
+                    self.token.cancel()
+                    return
+            except Exception:
+                log.exception("lease renewal failed for %s", self.message_uuid)
+
+
+async def _close(tools: TurnTools, sources: ToolSource) -> None:
+    with suppress(Exception):
+        await tools.aclose()
+    with suppress(Exception):
+        await sources.aclose()

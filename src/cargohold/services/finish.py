@@ -1,0 +1,143 @@
+"""Finish a message: the one function that ends a turn, whoever ends it (the run itself, a
+cancel, a shutdown, or the lease reaper for a run whose process died).
+
+It stores, in one transaction of two statements, the status, error, parts (nothing left open:
+`close_parts`), usage, evaluated tools and meta of the message, adds its credits to the chat,
+clears the chat's `activeStreamUuid` and `lastMessageStatus`; only a message still unfinished is
+touched, so a message is finished exactly once. Then the stream gets its `error` (when the turn
+failed and none was streamed), `finish` with Cargo's usage as `messageMetadata`, and `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from ..db.engine import SessionFactory
+from ..db.tables import Chat, Message
+from ..db.types import utcnow
+from ..store.messages import UNFINISHED
+from ..stream.publisher import StreamPublisher
+
+__all__ = ["INTERRUPTED", "INTERRUPTED_TOOL_CALL", "Ending", "close_parts", "finish_message"]
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the server running this turn stopped before it finished"
+INTERRUPTED_TOOL_CALL = "The tool call was interrupted before it returned a result."
+CANCELLED_TOOL_CALL = "The tool call was cancelled before it returned a result."
+_TERMINAL_TOOL_STATES = frozenset({"output-available", "output-error", "output-denied"})
+_SDK_FINISH_REASONS = frozenset({"stop", "length", "content-filter", "tool-calls", "error", "other"})
+
+
+@dataclass(slots=True)
+class Ending:
+    status: Literal["success", "error", "cancelled"]
+    finish_reason: str
+    """`stop`, `tool-calls`, `length`, ..., `max-steps` (the step bound cut the tool loop),
+    `cancelled` or `error`."""
+    error_message: str | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    evaluated_tools: dict[str, Any] | None = None
+    """None keeps what the row holds."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    error_streamed: bool = False
+    """The stream already holds an `error` chunk for this failure."""
+
+
+def close_parts(parts: list[dict[str, Any]], status: str) -> list[dict[str, Any]]:
+    """The parts as stored when a turn ends, however it ends: no text or reasoning left
+    `streaming`, no tool call left without a result (a cut-off call is an `output-error`)."""
+    closed: list[dict[str, Any]] = []
+    for part in parts:
+        kind = part.get("type")
+        if not isinstance(kind, str):
+            closed.append(part)
+            continue
+        if kind in ("text", "reasoning") and part.get("state") == "streaming":
+            part = {**part, "state": "done"}
+        elif (kind.startswith("tool-") or kind == "dynamic-tool") and part.get("state") not in _TERMINAL_TOOL_STATES:
+            if part.get("state") in ("approval-requested", "approval-responded"):
+                closed.append(part)
+                continue
+            text = CANCELLED_TOOL_CALL if status == "cancelled" else INTERRUPTED_TOOL_CALL
+            part = {**part, "state": "output-error", "errorText": text}
+            part.pop("output", None)
+        closed.append(part)
+    return closed
+
+
+def finish_chunk(usage: dict[str, Any], finish_reason: str) -> dict[str, Any]:
+    chunk: dict[str, Any] = {"type": "finish", "messageMetadata": {"usage": usage, "finishReason": finish_reason}}
+    # The AI SDK knows no `max-steps` or `cancelled`; the metadata keeps cargohold's own reason.
+    chunk["finishReason"] = finish_reason if finish_reason in _SDK_FINISH_REASONS else "other"
+    return chunk
+
+
+async def finish_message(
+    sessions: SessionFactory,
+    publisher: StreamPublisher | None,
+    message_uuid: uuid.UUID,
+    ending: Ending,
+    *,
+    lease_expired_before: datetime | None = None,
+) -> bool:
+    """Finish the message if it is still unfinished (and, for the reaper, its lease still expired
+    before `lease_expired_before`); True when this call finished it. The stream is ended either way
+    (a publisher of a stream already ended does nothing)."""
+    if publisher is not None and ending.status == "error" and not ending.error_streamed:
+        with suppress(Exception):  # a broker failure must not keep the row from being finished
+            await publisher.emit_dict({"type": "error", "errorText": ending.error_message or "error"})
+    parts = close_parts(ending.parts, ending.status)
+    credits = float(ending.usage.get("creditsUsedCount") or 0)
+    values: dict[str, Any] = {
+        "status": ending.status,
+        "error_message": ending.error_message,
+        "parts": parts,
+        "usage": ending.usage,
+        "meta": {**ending.meta, "finishReason": ending.finish_reason},
+        "finished_at": utcnow(),
+        "lease_expires_at": None,
+    }
+    if ending.evaluated_tools is not None:
+        values["evaluated_tools"] = ending.evaluated_tools
+    where = [Message.uuid == message_uuid, Message.status.in_(UNFINISHED)]
+    if lease_expired_before is not None:
+        where.append(Message.lease_expires_at < lease_expired_before)
+    finished = False
+    try:
+        async with sessions() as session, session.begin():
+            chat_uuid = (
+                await session.execute(sa.update(Message).where(*where).values(**values).returning(Message.chat_uuid))
+            ).scalar_one_or_none()
+            if chat_uuid is not None:
+                finished = True
+                await session.execute(
+                    sa.update(Chat)
+                    .where(Chat.uuid == chat_uuid)
+                    .values(
+                        credits_used_count=Chat.credits_used_count + credits,
+                        active_stream_uuid=sa.case(
+                            (Chat.active_stream_uuid == message_uuid, None), else_=Chat.active_stream_uuid
+                        ),
+                        last_message_status=sa.case(
+                            (Chat.last_message_uuid == message_uuid, ending.status), else_=Chat.last_message_status
+                        ),
+                    )
+                )
+    finally:
+        if publisher is not None:
+            with suppress(Exception):
+                await publisher.emit_dict(finish_chunk(ending.usage, ending.finish_reason))
+            try:
+                await publisher.close()
+            except Exception:  # the row is finished; a reader of this stream ends when it expires
+                log.exception("stream of %s could not be closed", message_uuid)
+    return finished

@@ -1,0 +1,99 @@
+"""The one stream writer of a turn: pydantic-ai events in, UI message stream chunks out.
+
+`TurnEncoder` is pydantic-ai's public Vercel AI encoder (`VercelAIEventStream`) with cargohold's
+framing: no `start` (written when the message is stored), no `finish`/`[DONE]` (written by
+`services.finish.finish_message` after the row is finished, with Cargo's usage as metadata), no
+timestamp metadata chunk; errors say one sentence (`runtime.failures`); a tool call cut off by a
+cancel ends as an error, not as an output. `write_turn` hands each chunk to the publisher, which
+trims it to the client's AI SDK version, folds it into the stored parts and appends it to the
+broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_ai.messages import FunctionToolResultEvent
+from pydantic_ai.run import AgentRunResultEvent
+from pydantic_ai.ui.vercel_ai import VercelAIEventStream
+from pydantic_ai.ui.vercel_ai.response_types import (
+    BaseChunk,
+    ErrorChunk,
+    FinishStepChunk,
+    MessageMetadataChunk,
+    StartStepChunk,
+    ToolOutputErrorChunk,
+)
+
+from ..runtime.agent import TurnEvent
+from ..runtime.failures import describe_failure
+from .publisher import StreamPublisher
+
+__all__ = ["CANCELLED_TOOL_CALL", "TurnEncoder", "WriteResult", "write_turn"]
+
+CANCELLED_TOOL_CALL = "The tool call was cancelled before it returned a result."
+_FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content-filter",
+    "tool_call": "tool-calls",
+    "error": "error",
+}
+
+
+@dataclass(slots=True)
+class WriteResult:
+    finish_reason: str | None
+    """The last model response's finish reason, in the AI SDK's words."""
+    error: Exception | None
+    cancelled: bool
+
+
+class TurnEncoder(VercelAIEventStream[Any, Any]):
+    step_open: bool = False
+    last_finish_reason: str | None = None
+    error: Exception | None = None
+
+    async def before_stream(self) -> AsyncIterator[BaseChunk]:
+        return
+        yield
+
+    async def before_response(self) -> AsyncIterator[BaseChunk]:
+        if self.step_open:
+            yield FinishStepChunk()
+        self.step_open = True
+        yield StartStepChunk()
+
+    async def after_stream(self) -> AsyncIterator[BaseChunk]:
+        if self.step_open:
+            self.step_open = False
+            yield FinishStepChunk()
+
+    async def handle_run_result(self, event: AgentRunResultEvent[Any]) -> AsyncIterator[BaseChunk]:
+        reason = event.result.response.finish_reason
+        if reason:
+            self.last_finish_reason = _FINISH_REASONS.get(reason, "other")
+        async for chunk in super().handle_run_result(event):
+            if not isinstance(chunk, MessageMetadataChunk):
+                yield chunk
+
+    async def handle_function_tool_result(self, event: FunctionToolResultEvent) -> AsyncIterator[BaseChunk]:
+        if getattr(event.part, "outcome", None) == "interrupted":
+            yield ToolOutputErrorChunk(tool_call_id=event.part.tool_call_id, error_text=CANCELLED_TOOL_CALL)
+            return
+        async for chunk in super().handle_function_tool_result(event):
+            yield chunk
+
+    async def on_error(self, error: Exception) -> AsyncIterator[BaseChunk]:
+        self.error = error
+        async for chunk in super().on_error(error):
+            yield ErrorChunk(error_text=describe_failure(error)) if isinstance(chunk, ErrorChunk) else chunk
+
+
+async def write_turn(events: AsyncIterator[TurnEvent], publisher: StreamPublisher) -> WriteResult:
+    encoder = TurnEncoder(None, sdk_version=publisher.sdk_version)
+    async for chunk in encoder.transform_stream(events):
+        await publisher.emit(chunk)
+    return WriteResult(encoder.last_finish_reason, encoder.error, encoder.cancelled is not None)
