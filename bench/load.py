@@ -12,6 +12,7 @@ a new chat, with `same` each client sends its T turns into one chat, one after t
 Targets (each a child process on a free port, started fresh for the run):
   bare         bench/bare_relay.py: httpx -> SSE, no storage (the baseline; ratios divide by it)
   sqlite       cargohold serve, SQLite file + in-process broker
+  sqlite-before the same, from the checkout at BENCH_BEFORE_SRC (before/after a change in one run)
   pg-redis     cargohold serve, PostgreSQL (cargohold_a, reset first) + Redis (prefix bench-a)
   pg-redis-x2  two cargohold serve processes on that PostgreSQL + Redis; turns round-robin
   langgraph    bench/peer_langgraph (run.sh + client.py), when present
@@ -62,7 +63,10 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "bench-a"
 MODEL = "gpt-4o-mini"
 PROMPT = "Tell me about cargohold and what you can do for me today."
-TARGETS = ("bare", "sqlite", "pg-redis", "pg-redis-x2", "langgraph")
+TARGETS = ("bare", "sqlite", "sqlite-before", "pg-redis", "pg-redis-x2", "langgraph")
+BEFORE_SRC = os.environ.get("BENCH_BEFORE_SRC")
+"""`sqlite-before`: the same server from another checkout's `src/` (e.g. `git worktree add /tmp/before
+<commit>`, then BENCH_BEFORE_SRC=/tmp/before/src), so a change is measured before/after in one run."""
 _CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -310,9 +314,14 @@ async def start_target(name: str, llm_url: str, tmp: str) -> Target:
         return await start_bare(llm_url)
     if name == "langgraph":
         return await start_langgraph(llm_url)
-    if name == "sqlite":
+    if name in ("sqlite", "sqlite-before"):
         db = f"sqlite+aiosqlite:///{tmp}/bench-{uuid.uuid4().hex[:6]}.db"
-        return await start_cargohold(cargohold_env(llm_url, db, None), 1, name)
+        env = cargohold_env(llm_url, db, None)
+        if name == "sqlite-before":
+            if not BEFORE_SRC:
+                raise SystemExit("sqlite-before needs BENCH_BEFORE_SRC=<another checkout>/src")
+            env["PYTHONPATH"] = BEFORE_SRC
+        return await start_cargohold(env, 1, name)
     await reset_postgres_and_redis()
     processes = 2 if name == "pg-redis-x2" else 1
     return await start_cargohold(cargohold_env(llm_url, PG_URL, REDIS_URL), processes, name)

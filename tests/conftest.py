@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -21,7 +21,9 @@ from cargohold.store.workspaces import create_token, create_workspace
 from .fakes.fake_llm import FakeLLM
 from .harness import Server, start_server
 
-pydantic_ai_models.ALLOW_MODEL_REQUESTS = True  # only ever our fake server on 127.0.0.1
+# Model requests are refused unless a test asks for the fake model server (`llm`), as in
+# pydantic-ai's own suite: a test that reaches a provider by accident fails at once.
+pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
 
 PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
@@ -42,18 +44,35 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
+async def fake_llm() -> AsyncIterator[FakeLLM]:
+    """The fake OpenAI/Anthropic server the settings point at; requests to it stay refused."""
     async with FakeLLM() as fake:
         yield fake
 
 
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
+    """The fake model server, with model requests allowed for this test (only ever 127.0.0.1)."""
+    pydantic_ai_models.ALLOW_MODEL_REQUESTS = True
+    try:
+        yield fake_llm
+    finally:
+        pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
+
+
+_MIGRATED: set[str] = set()
+
+
 async def _truncate(url: str) -> None:
+    """Empty every table of the shared PostgreSQL database (migrated once per test session)."""
     from cargohold.db.engine import make_engine
     from cargohold.db.migrate import upgrade
 
     engine = make_engine(url)
     try:
-        await upgrade(engine)
+        if url not in _MIGRATED:
+            await upgrade(engine)
+            _MIGRATED.add(url)
         async with engine.begin() as conn:
             tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
             await conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
@@ -62,7 +81,7 @@ async def _truncate(url: str) -> None:
 
 
 @pytest.fixture
-async def make_settings(backend: str, tmp_path: Any, llm: FakeLLM) -> AsyncIterator[Callable[..., Settings]]:
+async def make_settings(backend: str, tmp_path: Any, fake_llm: FakeLLM) -> AsyncIterator[Callable[..., Settings]]:
     """Settings for one test: its own SQLite file, or the shared PostgreSQL (emptied first) with a
     Redis key prefix of its own."""
     prefix = f"cargohold-test-{uuid.uuid4().hex[:12]}"
@@ -78,9 +97,9 @@ async def make_settings(backend: str, tmp_path: Any, llm: FakeLLM) -> AsyncItera
             **base,
             "bootstrap": False,
             "openai_api_key": "test-key",
-            "openai_base_url": llm.openai_base_url,
+            "openai_base_url": fake_llm.openai_base_url,
             "anthropic_api_key": "test-key",
-            "anthropic_base_url": llm.anthropic_base_url,
+            "anthropic_base_url": fake_llm.anthropic_base_url,
             "default_model": "openai:gpt-test",
             "offline_token_delay": 0.0,
             "keepalive_seconds": 5.0,
