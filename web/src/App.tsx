@@ -21,6 +21,14 @@ const STATUS_LABEL: Record<string, string> = {
   cancelled: "stopped",
 };
 
+function shortDate(iso: string): string {
+  const date = new Date(iso);
+  const today = new Date().toDateString() === date.toDateString();
+  return today
+    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
 function choiceKey(choice: AgentChoice): string {
   return choice.agentUuid ? `${choice.draft ? "draft" : "deployed"}:${choice.agentUuid}` : "";
 }
@@ -42,7 +50,7 @@ function TokenForm({ token, onSave }: { token: string; onSave: (token: string) =
     onSave(value.trim());
   };
   return (
-    <form className="token-form" onSubmit={submit} aria-label="API token">
+    <form className="token-form" onSubmit={submit} aria-label="Token settings">
       <label htmlFor="token">API token</label>
       <input
         id="token"
@@ -209,13 +217,17 @@ export function App(): ReactNode {
                       aria-current={chat.uuid === open?.uuid ? "true" : undefined}
                       onClick={() => void openChat(chat.uuid)}
                     >
-                      <span className="chat-name">{chat.name || `Chat of ${new Date(chat.createdAt).toLocaleString()}`}</span>
+                      <span className="chat-name">{chat.name || "Untitled chat"}</span>
                       <span className="chat-agent">
                         {agentName(chat.agentUuid)}
                         {chat.trigger?.type === "draft" ? " (draft)" : ""}
                       </span>
-                      <span className={`chat-status status-${chat.lastMessage?.status ?? "none"}`}>
-                        {chat.lastMessage ? STATUS_LABEL[chat.lastMessage.status] ?? chat.lastMessage.status : "no messages"}
+                      <span className="chat-meta">
+                        <span className={`chat-status status-${chat.lastMessage?.status ?? "none"}`}>
+                          {chat.lastMessage ? (STATUS_LABEL[chat.lastMessage.status] ?? chat.lastMessage.status) : "no messages"}
+                        </span>
+                        {" · "}
+                        <time dateTime={chat.createdAt}>{shortDate(chat.createdAt)}</time>
                       </span>
                     </button>
                   </li>
@@ -245,7 +257,7 @@ export function App(): ReactNode {
               ) : (
                 openChatRow && (
                   <p className="chat-title">
-                    {openChatRow.name || "Chat"} · {agentName(openChatRow.agentUuid)}
+                    {openChatRow.name || "Untitled chat"} · {agentName(openChatRow.agentUuid)}
                     {openChatRow.trigger?.type === "draft" ? " (draft)" : ""}
                   </p>
                 )
@@ -258,6 +270,7 @@ export function App(): ReactNode {
                 initialMessages={open.messages}
                 token={token}
                 choice={isNew ? choice : null}
+                resume={!open.isNew}
                 onTurnChanged={onTurnChanged}
                 onUnauthorized={onUnauthorized}
               />

@@ -19,11 +19,13 @@ interface Props {
   token: string;
   /** For a chat not created yet: the agent its first message names. */
   choice: AgentChoice | null;
+  /** Re-attach to the chat's running turn, if any (a chat not created yet has none). */
+  resume: boolean;
   onTurnChanged: () => void;
   onUnauthorized: (message: string) => void;
 }
 
-export function ChatView({ chatUuid, initialMessages, token, choice, onTurnChanged, onUnauthorized }: Props): ReactNode {
+export function ChatView({ chatUuid, initialMessages, token, choice, resume, onTurnChanged, onUnauthorized }: Props): ReactNode {
   const tokenRef = useRef(token);
   tokenRef.current = token;
   const choiceRef = useRef(choice);
@@ -33,6 +35,8 @@ export function ChatView({ chatUuid, initialMessages, token, choice, onTurnChang
   const [input, setInput] = useState("");
   const [stopping, setStopping] = useState(false);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const logRef = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
 
   const transport = useMemo(
     () =>
@@ -64,7 +68,7 @@ export function ChatView({ chatUuid, initialMessages, token, choice, onTurnChang
     messages: initialMessages,
     transport,
     generateId: uuid4,
-    resume: true,
+    resume,
     experimental_throttle: 50,
     onFinish: () => {
       setStopping(false);
@@ -78,6 +82,16 @@ export function ChatView({ chatUuid, initialMessages, token, choice, onTurnChang
   useEffect(() => {
     inputRef.current?.focus();
   }, [chatUuid]);
+
+  // Follow the answer as it streams, unless the reader scrolled up.
+  useEffect(() => {
+    const log = logRef.current;
+    if (log && atBottom.current) log.scrollTop = log.scrollHeight;
+  });
+  const onScroll = () => {
+    const log = logRef.current;
+    if (log) atBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+  };
 
   useEffect(() => {
     if (status === "submitted") onTurnChanged();
@@ -128,7 +142,7 @@ export function ChatView({ chatUuid, initialMessages, token, choice, onTurnChang
 
   return (
     <>
-      <div className="log" role="log" aria-label="Messages" aria-busy={busy}>
+      <div className="log" role="log" aria-label="Messages" aria-busy={busy} ref={logRef} onScroll={onScroll}>
         {messages.length === 0 && <p className="empty">No messages yet. Type one below.</p>}
         {messages.map((m, i) => (
           <MessageView key={m.id} message={m} live={busy && i === messages.length - 1} />
