@@ -70,7 +70,7 @@ class TestSendMessage:
         await send(page, "And now a question with no tool")
         await expect(answer.nth(1)).to_contain_text("You said: “And now a question with no tool”")
         await expect(page.get_by_role("status")).to_contain_text("Turn finished")
-        await expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Stop", exact=True)).to_have_count(0)
         await page.set_viewport_size({"width": 1200, "height": 980})
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT))
@@ -78,7 +78,7 @@ class TestSendMessage:
     async def test_the_send_button_sends_too(self, page: Page, served: Served) -> None:
         await open_playground(page, served)
         await page.get_by_role("textbox", name="Message").fill("hello from the button")
-        await page.get_by_role("button", name="Send").click()
+        await page.get_by_role("button", name="Send", exact=True).click()
         await expect(assistant(page)).to_contain_text("You said: “hello from the button”")
 
 
