@@ -89,7 +89,6 @@ async def page(browser: Browser, served: Served) -> AsyncIterator[Page]:
     tab.on("console", console.on_console)
     tab.on("pageerror", lambda exc: console.errors.append(f"page error: {exc}"))
     tab.on("request", lambda req: console.requests.append(req.url))
-    tab.console_log = console  # type: ignore[attr-defined]
     yield tab
     await context.close()
     refused = [e for e in console.errors if "Content Security Policy" in e or "page error" in e]
