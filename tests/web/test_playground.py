@@ -44,6 +44,7 @@ class TestSendMessage:
         await expect(page.get_by_role("status")).to_contain_text("Turn finished. Credits used:")
         # The chat is listed, newest first, with its agent and the status of its last message.
         chats = page.get_by_role("navigation", name="Chats")
+        await expect(chats.get_by_role("listitem").first).to_contain_text("Please use calculate for 6*7")
         await expect(chats.get_by_role("listitem").first).to_contain_text("Built-in model")
         await expect(chats.get_by_role("listitem").first).to_contain_text("answered")
         # The address never kept the token.

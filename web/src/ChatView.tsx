@@ -3,7 +3,7 @@ import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport } from "ai";
 import { type FormEvent, type KeyboardEvent, type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 
-import { type ChatMessage, cancelMessages, errorText, getChat } from "./api";
+import { type ChatMessage, cancelMessages, errorText, getChat, renameChat } from "./api";
 import { formatCredits, MessageView } from "./MessageView";
 import { isUuid, uuid4 } from "./token";
 
@@ -37,6 +37,8 @@ export function ChatView({ chatUuid, initialMessages, token, choice, resume, onT
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  // A chat this page creates is named after its first message once the turn has stored it.
+  const nameOnFinish = useRef<string | null>(null);
 
   const transport = useMemo(
     () =>
@@ -72,7 +74,13 @@ export function ChatView({ chatUuid, initialMessages, token, choice, resume, onT
     experimental_throttle: 50,
     onFinish: () => {
       setStopping(false);
-      onTurnChanged();
+      const name = nameOnFinish.current;
+      nameOnFinish.current = null;
+      if (name === null) onTurnChanged();
+      else
+        renameChat(tokenRef.current, chatUuid, name)
+          .catch(() => undefined)
+          .finally(onTurnChanged);
     },
     onError: () => setStopping(false),
   });
@@ -102,6 +110,9 @@ export function ChatView({ chatUuid, initialMessages, token, choice, resume, onT
     const text = input.trim();
     if (!text || busy) return;
     clearError();
+    if (messages.length === 0 && choiceRef.current !== null) {
+      nameOnFinish.current = text.length > 60 ? `${text.slice(0, 59)}…` : text;
+    }
     setInput("");
     void sendMessage({ text });
   };

@@ -91,6 +91,10 @@ export async function getChat(token: string, chatUuid: string): Promise<Chat> {
   return (await call<{ chat: Chat }>(token, `/v1/ai/chats/${chatUuid}`)).chat;
 }
 
+export async function renameChat(token: string, chatUuid: string, name: string): Promise<void> {
+  await call(token, `/v1/ai/chats/${chatUuid}`, { method: "PUT", body: JSON.stringify({ name }) });
+}
+
 export async function listAgents(token: string): Promise<Agent[]> {
   return (await call<{ agents: Agent[] }>(token, "/v1/ai/agents/list")).agents;
 }
