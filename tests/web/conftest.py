@@ -1,6 +1,7 @@
 """Browser fixtures: one `cargohold serve` per test module (a real process on SQLite, the offline
-model at the module's `OFFLINE_TOKEN_DELAY`), one Debian Chromium driven by Playwright, and a fresh
-browser context (so a fresh session storage) per test.
+model at the module's `OFFLINE_TOKEN_DELAY`, the fake Anthropic server for agents that name it),
+one Debian Chromium driven by Playwright, and a fresh browser context (so a fresh session storage)
+per test.
 
 The tests are skipped, with the reason, only when Chromium is not installed (CI installs it)."""
 
@@ -19,6 +20,7 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from cargohold.settings import Settings
 
+from ..fakes.fake_llm import FakeLLM
 from ..serve_process import Served, serve_env, serve_process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -38,7 +40,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+async def fake_llm() -> AsyncIterator[FakeLLM]:
+    """An Anthropic-compatible model for agents that need what the offline model lacks (reasoning)."""
+    async with FakeLLM() as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeLLM
+) -> AsyncIterator[Served]:
     delay = str(getattr(request.module, "OFFLINE_TOKEN_DELAY", 0.01))
     database = tmp_path_factory.mktemp("web") / "cargohold.db"
     settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", redis_url=None)
@@ -46,6 +57,8 @@ async def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         settings,
         CARGOHOLD_BUILTIN_TOOLS='["calculate", "current_time"]',
         CARGOHOLD_OFFLINE_TOKEN_DELAY=delay,
+        CARGOHOLD_ANTHROPIC_API_KEY="test-key",
+        CARGOHOLD_ANTHROPIC_BASE_URL=fake_llm.anthropic_base_url,
     )
     async with serve_process(env) as srv:
         assert srv.token, f"the first start prints a token:\n{srv.log_tail()}"

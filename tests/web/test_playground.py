@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from ..fakes.fake_llm import FakeLLM, Reply
 from ..serve_process import Served
 from .conftest import SCREENSHOT, open_playground
 
@@ -139,42 +140,69 @@ class TestToken:
         await expect(page.get_by_role("main")).to_contain_text("Paste your workspace's API token")
 
 
+async def deployed_agent(api: httpx.AsyncClient, name: str, **release: object) -> tuple[dict, dict]:
+    created = await api.post("/v1/ai/agents", json={"name": name, "icon": {"color": "blue", "face": "🧮"}})
+    assert created.status_code == 200, created.text
+    agent = created.json()["agent"]
+    body = {
+        "agentUuid": agent["uuid"],
+        "actions": [],
+        "mcpClients": [],
+        "resources": [],
+        "capabilities": [],
+        "suggestedActions": [],
+        "integrationSlug": "offline",
+        "languageModelSlug": "offline",
+        **release,
+    }
+    deployed = await api.post("/v1/ai/releases/deployDraft", json=body)
+    assert deployed.status_code == 200, deployed.text
+    return agent, deployed.json()["release"]
+
+
+async def pick(page: Page, starts_with: str) -> None:
+    picker = page.get_by_label("Agent")
+    label = await picker.locator("option", has_text=starts_with).first.text_content()
+    assert label is not None
+    await picker.select_option(label=label)
+
+
+class TestReasoning:
+    async def test_reasoning_is_shown_collapsed(
+        self, page: Page, served: Served, api: httpx.AsyncClient, fake_llm: FakeLLM
+    ) -> None:
+        await deployed_agent(
+            api, "Thinker", integrationSlug="anthropic", languageModelSlug="claude-test", withReasoning=True
+        )
+        fake_llm.script(Reply(reasoning="The user greets me, so I greet back.", text="Hello there!"))
+        await open_playground(page, served)
+        await pick(page, "Thinker: deployed release")
+        await send(page, "hi")
+        answer = assistant(page)
+        await expect(answer).to_contain_text("Hello there!")
+        reasoning = answer.locator("details", has_text="Reasoning")
+        await expect(reasoning).not_to_have_attribute("open", "")
+        await expect(reasoning.get_by_text("The user greets me")).to_be_hidden()
+        await reasoning.get_by_text("Reasoning").click()
+        await expect(reasoning.get_by_text("The user greets me, so I greet back.")).to_be_visible()
+
+
 class TestPickAgent:
     async def test_deployed_release_and_draft(self, page: Page, served: Served, api: httpx.AsyncClient) -> None:
-        created = await api.post("/v1/ai/agents", json={"name": "Abacus", "icon": {"color": "blue", "face": "🧮"}})
-        assert created.status_code == 200, created.text
-        agent = created.json()["agent"]
-        deployed = await api.post(
-            "/v1/ai/releases/deployDraft",
-            json={
-                "agentUuid": agent["uuid"],
-                "actions": [],
-                "mcpClients": [],
-                "resources": [],
-                "capabilities": [],
-                "suggestedActions": [],
-                "integrationSlug": "offline",
-                "languageModelSlug": "offline",
-                "systemPrompt": "You count.",
-            },
-        )
-        assert deployed.status_code == 200, deployed.text
+        agent, release = await deployed_agent(api, "Abacus", systemPrompt="You count.")
 
         await open_playground(page, served)
-        picker = page.get_by_label("Agent")
-        label = await picker.locator("option", has_text="Abacus: deployed release").text_content()
-        assert label is not None
-        await picker.select_option(label=label)
+        await pick(page, "Abacus: deployed release")
         await send(page, "hello Abacus")
         await expect(assistant(page)).to_contain_text("You said: “hello Abacus”")
         chats = page.get_by_role("navigation", name="Chats")
         await expect(chats.get_by_role("listitem").first).to_contain_text("Abacus")
         listed = (await api.get("/v1/ai/chats/list", params={"agentUuid": agent["uuid"]})).json()["chats"]
         assert [c["trigger"]["type"] for c in listed] == ["app"]
-        assert listed[0]["releaseUuid"] == deployed.json()["release"]["uuid"]
+        assert listed[0]["releaseUuid"] == release["uuid"]
 
         await page.get_by_role("button", name="New chat").click()
-        await page.get_by_label("Agent").select_option(label="Abacus: draft")
+        await pick(page, "Abacus: draft")
         await send(page, "hello draft")
         await expect(assistant(page)).to_contain_text("You said: “hello draft”")
         await expect(chats.get_by_role("listitem").first).to_contain_text("Abacus (draft)")

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OFFLINE_TOKEN_DELAY = 0.3
 LAST_SENTENCE = "Name one, for example ask me to use `calculate`."
+TURN_TIMEOUT = 60_000
+"""Milliseconds to wait for a whole slowed answer (~10 s unloaded) on a busy machine."""
 
 
 async def start_turn(page: Page, served: Served, text: str) -> None:
@@ -53,7 +55,7 @@ class TestReload:
         await expect(page.get_by_role("status")).to_contain_text("The assistant is answering")
         answer = page.get_by_role("article", name="Assistant message")
         await expect(answer).to_have_count(1)
-        await expect(answer).to_contain_text(LAST_SENTENCE)
+        await expect(answer).to_contain_text(LAST_SENTENCE, timeout=TURN_TIMEOUT)
         await expect(answer).to_contain_text("Credits used:")
         await expect(page.get_by_role("status")).to_contain_text("Turn finished")
         # Replayed from its start once, not appended to what was there.
