@@ -40,7 +40,7 @@ class TestSendMessage:
         await expect(tool).to_contain_text("6*7")
         await expect(tool).to_contain_text("Output")
         await expect(tool).to_contain_text("42")
-        await expect(answer).to_contain_text("I called `calculate` and the result is 42.")
+        await expect(answer).to_contain_text("I called calculate and the result is 42.")
         await expect(answer).to_contain_text(re.compile(r"Credits used: \d"))
         await expect(page.get_by_role("status")).to_contain_text("Turn finished. Credits used:")
         # The chat is listed, newest first, with its agent and the status of its last message.

@@ -16,7 +16,7 @@ from .conftest import open_playground
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OFFLINE_TOKEN_DELAY = 0.3
-LAST_SENTENCE = "Name one, for example ask me to use `calculate`."
+LAST_SENTENCE = "Name one, for example ask me to use calculate."
 TURN_TIMEOUT = 60_000
 """Milliseconds to wait for a whole slowed answer (~10 s unloaded) on a busy machine."""
 

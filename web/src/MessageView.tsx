@@ -54,8 +54,19 @@ function ToolCall({ part }: { part: Part }): ReactNode {
   );
 }
 
+/** Text with `inline code` shown as code; everything else as it is (never parsed as HTML). */
+function TextView({ text }: { text: string }): ReactNode {
+  const pieces = text.split("`");
+  if (pieces.length < 3) return <p className="text">{text}</p>;
+  return (
+    <p className="text">
+      {pieces.map((piece, i) => (i % 2 === 1 && i < pieces.length - 1 ? <code key={i}>{piece}</code> : piece))}
+    </p>
+  );
+}
+
 function PartView({ part }: { part: Part }): ReactNode {
-  if (part.type === "text") return <p className="text">{part.text}</p>;
+  if (part.type === "text") return <TextView text={part.text} />;
   if (part.type === "reasoning") {
     return (
       <details className="reasoning">
