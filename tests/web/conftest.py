@@ -7,7 +7,9 @@ The tests are skipped, with the reason, only when Chromium is not installed (CI 
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,8 @@ from ..serve_process import Served, serve_env, serve_process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / "docs" / "playground.png"
+SCREENSHOT = Path(os.environ.get("CARGOHOLD_SCREENSHOT") or Path(tempfile.gettempdir()) / "cargohold-playground.png")
+"""Where the test run's screenshot goes; `CARGOHOLD_SCREENSHOT=docs/playground.png` refreshes the README's."""
 
 # Waits are on conditions (Playwright's auto-retrying `expect`), with room for a loaded 2-core machine.
 expect.set_options(timeout=20_000)

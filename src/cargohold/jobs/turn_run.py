@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic_ai import CancellationToken
 from pydantic_ai.usage import RunUsage
+from sqlalchemy.engine import CursorResult
 
 from ..db.tables import Message
 from ..runtime.agent import AgentSpec, build_agent
@@ -199,7 +200,7 @@ class TurnRun:
             await asyncio.sleep(settings.lease_seconds / 3)
             try:
                 async with self.deps.sessions() as session, session.begin():
-                    result = await session.execute(
+                    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
                         sa.update(Message)
                         .where(Message.uuid == self.message_uuid, Message.status == "generating")
                         .values(

@@ -38,7 +38,7 @@ def current_time() -> dict[str, str]:
 def _evaluate(node: ast.AST) -> int | float:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
@@ -47,8 +47,12 @@ def _evaluate(node: ast.AST) -> int | float:
         if isinstance(node.op, ast.Pow):
             if abs(right) > _MAX_EXPONENT:
                 raise ValueError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
-            whole = isinstance(left, int) and isinstance(right, int) and right > 0
-            if whole and max(abs(left).bit_length(), 1) * right > _MAX_BITS + right:
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and right > 0
+                and max(abs(left).bit_length(), 1) * right > _MAX_BITS + right
+            ):
                 raise ValueError(f"the result would be too large (more than {_MAX_BITS} bits)")
         try:
             result = _BINARY[type(node.op)](left, right)

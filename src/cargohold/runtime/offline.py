@@ -86,7 +86,7 @@ def _result_sentence(message: ModelRequest) -> str | None:
     sentences = []
     for part in message.parts:
         if isinstance(part, ToolReturnPart):
-            content = part.content
+            content: Any = part.content
             if getattr(part, "outcome", "success") != "success":
                 sentences.append(f"I called `{part.tool_name}` but it failed: {_describe(content)}")
             elif isinstance(content, dict) and "result" in content:

@@ -137,7 +137,7 @@ async def start_turn(
     user_uuid = body.uuid or uuid.uuid4()
     trigger = body.chat_trigger.model_dump(mode="json", by_alias=True) if body.chat_trigger else {"type": "app"}
     executor = state.executor
-    history: list[tuple[str, str, list[dict[str, Any]]]] = []
+    history: list[tuple[str, str, Any, str]] = []
     try:
         async with state.sessions() as session, session.begin():
             # A uuid is a global key: one a client chose may be taken (by it, or by a message it was

@@ -41,22 +41,22 @@ class PartsBuilder:
             self._open.clear()
         elif kind in ("text-start", "reasoning-start"):
             part_type = kind.removesuffix("-start")
-            part = {"type": part_type, "text": "", "state": "streaming"}
+            part: dict[str, Any] = {"type": part_type, "text": "", "state": "streaming"}
             if "providerMetadata" in chunk:
                 part["providerMetadata"] = chunk["providerMetadata"]
             self.parts.append(part)
             self._open[(part_type, chunk["id"])] = part
         elif kind in ("text-delta", "reasoning-delta"):
-            part = self._open.get((kind.removesuffix("-delta"), chunk["id"]))
+            growing = self._open.get((kind.removesuffix("-delta"), chunk["id"]))
             self.step_chars += len(chunk["delta"])
-            if part is not None:
-                part["text"] += chunk["delta"]
+            if growing is not None:
+                growing["text"] += chunk["delta"]
         elif kind in ("text-end", "reasoning-end"):
-            part = self._open.pop((kind.removesuffix("-end"), chunk["id"]), None)
-            if part is not None:
-                part["state"] = "done"
+            ended = self._open.pop((kind.removesuffix("-end"), chunk["id"]), None)
+            if ended is not None:
+                ended["state"] = "done"
                 if "providerMetadata" in chunk:
-                    part["providerMetadata"] = chunk["providerMetadata"]
+                    ended["providerMetadata"] = chunk["providerMetadata"]
         elif kind == "tool-input-start":
             part = self._tool_part(chunk)
             part["state"] = "input-streaming"
