@@ -163,7 +163,6 @@ class TurnRun:
                 history=to_model_messages(turn.history),
                 toolsets=guard_tools(
                     self.deps.tools.all(),
-                    tools.tools,
                     [*tools.toolsets, *sources.toolsets],
                     max_output_bytes=settings.max_tool_output_bytes,
                     builtin_timeout=settings.builtin_tool_timeout,

@@ -21,7 +21,7 @@ from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.toolsets import AbstractToolset
 
 from ..runtime.plugins import ActionContext
-from ..runtime.toolsets.actions import BoundAction, Call, action_tool
+from ..runtime.toolsets.actions import BoundAction, Call, StartBackground, actions_toolset
 from ..runtime.toolsets.webhook import WebhookCall, call_webhook
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, parse_actions
 from ..store import agents as agent_store
@@ -65,7 +65,6 @@ class TurnScope:
 
 @dataclass(slots=True)
 class TurnTools:
-    tools: list[Tool[Any]] = field(default_factory=list)
     toolsets: list[AbstractToolset[Any]] = field(default_factory=list)
     evaluated: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -83,21 +82,24 @@ async def build_turn_tools(
 ) -> TurnTools:
     result = TurnTools()
     try:
+        bound_actions: list[BoundAction] = []
         for action in parse_actions(actions):
             try:
                 bound = await _bind(scope, action)
             except ToolFailed as exc:
                 result.errors.append({"name": action.slug, "kind": "action", "errorMessage": exc.message})
                 continue
-            result.tools.append(
-                action_tool(
-                    bound,
-                    start_background=_background_starter(scope, bound.slug),
+            bound_actions.append(bound)
+            result.evaluated[bound.slug] = bound.evaluated
+        if bound_actions:
+            result.toolsets.append(
+                actions_toolset(
+                    bound_actions,
+                    start_background=_background_starter(scope),
                     max_items=scope.deps.settings.tool_bulk_max_items,
                     concurrency=scope.deps.settings.tool_bulk_concurrency,
                 )
             )
-            result.evaluated[bound.slug] = bound.evaluated
         if mcp_clients:
             from ..runtime.toolsets.mcp import open_mcp_clients
 
@@ -120,15 +122,15 @@ async def build_turn_tools(
     return result
 
 
-def _background_starter(scope: TurnScope, slug: str) -> Any:
-    async def start(args: dict[str, Any], call_id: str, call: Call) -> str:
+def _background_starter(scope: TurnScope) -> StartBackground:
+    async def start(slug: str, args: dict[str, Any], call_id: str, run: Callable[[], Awaitable[Any]]) -> str:
         run_uuid = await scope.deps.tool_runs.start(
             workspace_uuid=scope.workspace_uuid,
             message_uuid=scope.message_uuid,
             tool_call_id=call_id,
             slug=slug,
             args=args,
-            call=lambda: call(args, call_id),
+            call=run,
         )
         return str(run_uuid)
 

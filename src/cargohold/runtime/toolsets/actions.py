@@ -1,32 +1,49 @@
-"""Actions as pydantic-ai tools: the parts every kind shares.
+"""Actions as pydantic-ai toolsets: the parts every kind shares.
 
 A `BoundAction` is an action resolved to something callable (a webhook, a Python function, a
-sub-agent, a connector action) plus its JSON Schema. `action_tool` turns it into a tool that
-- hides the fields the author pinned in `config` from the schema and merges them into each call,
-- with `isBulkAllowed`, takes `{items: [...]}` and runs them with bounded concurrency, one output
-  per item,
-- with `waitUntilFinished: false`, answers `{outcome: "executing", runUuid}` at once,
-- answers `{outcome: "executed", data}` (Cargo's tool outcome), and turns any failure into a
-  `ToolFailed` the model sees as an error result (an `output-error` part): the turn goes on.
+sub-agent, a connector action) plus its JSON Schema. `actions_toolset` makes them one
+`FunctionToolset` (each call answers Cargo's tool outcome `{outcome: "executed", data}`, and any
+failure becomes a `ToolFailed` the model sees as an error result: the turn goes on), wrapped by
+one `WrapperToolset` per behaviour, outermost first:
+- `BulkToolset`: with `isBulkAllowed`, the tool takes `{items: [...]}` and runs them with bounded
+  concurrency, one output per item;
+- `PinnedToolset`: the fields the author pinned in `config` are hidden from the schema and merged
+  into each call;
+- `BackgroundToolset`: with `waitUntilFinished: false`, the call answers `{outcome: "executing",
+  runUuid}` at once and runs in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import RunContext, Tool
 from pydantic_ai.exceptions import ToolFailed
+from pydantic_ai.toolsets import AbstractToolset, FunctionToolset, WrapperToolset
+from pydantic_ai.toolsets.abstract import ToolsetTool
 
-__all__ = ["BoundAction", "Call", "StartBackground", "action_tool", "failure_text", "model_schema"]
+__all__ = [
+    "BackgroundToolset",
+    "BoundAction",
+    "BulkToolset",
+    "Call",
+    "PinnedToolset",
+    "StartBackground",
+    "actions_toolset",
+    "failure_text",
+    "model_schema",
+]
 
 Call = Callable[[dict[str, Any], str], Awaitable[Any]]
 """(input, tool call id) -> output data; raises ToolFailed (or anything) on failure."""
-StartBackground = Callable[[dict[str, Any], str, Call], Awaitable[str]]
-"""(input, tool call id, call) -> run uuid: runs `call` in the background and records its result."""
+StartBackground = Callable[[str, dict[str, Any], str, Callable[[], Awaitable[Any]]], Awaitable[str]]
+"""(tool name, input, tool call id, run) -> run uuid: runs `run()` in the background and records
+its result."""
 
 _MAX_ERROR = 2000
 
@@ -53,7 +70,7 @@ def failure_text(exc: BaseException) -> str:
     return text if len(text) <= _MAX_ERROR else text[:_MAX_ERROR] + "..."
 
 
-def model_schema(schema: dict[str, Any], pinned: dict[str, Any], *, bulk: bool, max_items: int) -> dict[str, Any]:
+def model_schema(schema: dict[str, Any], pinned: dict[str, Any], *, bulk: bool, max_items: int = 100) -> dict[str, Any]:
     """The schema the model sees: pinned fields removed; a list of such inputs when bulk."""
     item = copy.deepcopy(schema) if schema else {"type": "object", "properties": {}}
     item.setdefault("type", "object")
@@ -87,38 +104,83 @@ def model_schema(schema: dict[str, Any], pinned: dict[str, Any], *, bulk: bool, 
     return wrapped
 
 
-def action_tool(
-    action: BoundAction, *, start_background: StartBackground, max_items: int, concurrency: int
-) -> Tool[Any]:
-    async def call_one(args: dict[str, Any], call_id: str) -> Any:
-        merged = {**args, **action.pinned}
-        if not action.wait:
-            run_uuid = await start_background(merged, call_id, action.call)
-            return {"outcome": "executing", "runUuid": run_uuid}
-        return {"outcome": "executed", "data": await action.call(merged, call_id)}
+def _with_schema(tool: ToolsetTool[Any], schema: dict[str, Any]) -> ToolsetTool[Any]:
+    return dataclasses.replace(tool, tool_def=dataclasses.replace(tool.tool_def, parameters_json_schema=schema))
 
-    async def run(ctx: RunContext[Any], **kwargs: Any) -> Any:
-        call_id = ctx.tool_call_id or ""
-        if not action.bulk:
-            try:
-                return await call_one(kwargs, call_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                raise ToolFailed(failure_text(exc)) from exc
-        items = kwargs.get("items")
+
+@dataclass
+class PinnedToolset(WrapperToolset[Any]):
+    pinned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per tool name, the input fields its author pinned."""
+
+    async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+        tools = await super().get_tools(ctx)
+        return {
+            name: _with_schema(tool, model_schema(tool.tool_def.parameters_json_schema, self.pinned[name], bulk=False))
+            if name in self.pinned
+            else tool
+            for name, tool in tools.items()
+        }
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        return await super().call_tool(name, {**tool_args, **self.pinned.get(name, {})}, ctx, tool)
+
+
+@dataclass
+class BackgroundToolset(WrapperToolset[Any]):
+    names: frozenset[str] = frozenset()
+    start: StartBackground | None = None
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        if name not in self.names or self.start is None:
+            return await super().call_tool(name, tool_args, ctx, tool)
+
+        async def run() -> Any:
+            return (await self.wrapped.call_tool(name, tool_args, ctx, tool))["data"]
+
+        return {"outcome": "executing", "runUuid": await self.start(name, tool_args, ctx.tool_call_id or "", run)}
+
+
+@dataclass
+class BulkToolset(WrapperToolset[Any]):
+    names: frozenset[str] = frozenset()
+    max_items: int = 100
+    concurrency: int = 4
+
+    async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+        tools = await super().get_tools(ctx)
+        return {
+            name: _with_schema(
+                tool, model_schema(tool.tool_def.parameters_json_schema, {}, bulk=True, max_items=self.max_items)
+            )
+            if name in self.names
+            else tool
+            for name, tool in tools.items()
+        }
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        if name not in self.names:
+            return await super().call_tool(name, tool_args, ctx, tool)
+        items = tool_args.get("items")
         if not isinstance(items, list) or not items:
             raise ToolFailed("a bulk call needs `items`: a non-empty list of inputs")
-        if len(items) > max_items:
-            raise ToolFailed(f"a bulk call takes at most {max_items} items; got {len(items)}")
-        gate = asyncio.Semaphore(concurrency)
+        if len(items) > self.max_items:
+            raise ToolFailed(f"a bulk call takes at most {self.max_items} items; got {len(items)}")
+        gate = asyncio.Semaphore(self.concurrency)
 
         async def item(i: int, args: Any) -> Any:
             if not isinstance(args, dict):
                 return {"outcome": "notExecuted", "errorMessage": f"item {i} is not an object"}
             async with gate:
                 try:
-                    return await call_one(args, f"{call_id}:{i}")
+                    item_ctx = dataclasses.replace(ctx, tool_call_id=f"{ctx.tool_call_id or ''}:{i}")
+                    return await super(BulkToolset, self).call_tool(name, args, item_ctx, tool)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -126,5 +188,25 @@ def action_tool(
 
         return await asyncio.gather(*(item(i, a) for i, a in enumerate(items)))
 
-    schema = model_schema(action.input_schema, action.pinned, bulk=action.bulk, max_items=max_items)
+
+def _executed(action: BoundAction) -> Tool[Any]:
+    async def run(ctx: RunContext[Any], **kwargs: Any) -> Any:
+        try:
+            return {"outcome": "executed", "data": await action.call(kwargs, ctx.tool_call_id or "")}
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise ToolFailed(failure_text(exc)) from exc
+
+    schema = copy.deepcopy(action.input_schema) if action.input_schema else {"type": "object", "properties": {}}
+    schema.setdefault("type", "object")
     return Tool.from_schema(run, name=action.slug, description=action.description, json_schema=schema, takes_ctx=True)
+
+
+def actions_toolset(
+    actions: list[BoundAction], *, start_background: StartBackground, max_items: int, concurrency: int
+) -> AbstractToolset[Any]:
+    toolset: AbstractToolset[Any] = FunctionToolset([_executed(a) for a in actions])
+    toolset = BackgroundToolset(toolset, frozenset(a.slug for a in actions if not a.wait), start_background)
+    toolset = PinnedToolset(toolset, {a.slug: dict(a.pinned) for a in actions if a.pinned})
+    return BulkToolset(toolset, frozenset(a.slug for a in actions if a.bulk), max_items, concurrency)

@@ -65,7 +65,6 @@ class GuardedToolset(WrapperToolset[Any]):
 
 def guard_tools(
     builtin: list[Tool[Any]],
-    actions: list[Tool[Any]],
     toolsets: list[AbstractToolset[Any]],
     *,
     max_output_bytes: int,
@@ -76,7 +75,5 @@ def guard_tools(
     guarded: list[AbstractToolset[Any]] = []
     if builtin:
         guarded.append(GuardedToolset(FunctionToolset(builtin), max_output_bytes, builtin_timeout))
-    if actions:
-        guarded.append(GuardedToolset(FunctionToolset(actions), max_output_bytes))
     guarded.extend(GuardedToolset(toolset, max_output_bytes) for toolset in toolsets)
     return guarded
