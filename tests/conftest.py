@@ -25,6 +25,7 @@ pydantic_ai_models.ALLOW_MODEL_REQUESTS = True  # only ever our fake server on 1
 
 PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
+PG_SECRET_KEY = "cargohold-tests-secret-key-for-postgres"
 TEST_PRICES = {"gpt-test": ModelPrice(input=1.0, output=2.0), "*": ModelPrice(input=0.5, output=0.5)}
 
 
@@ -69,7 +70,12 @@ async def make_settings(backend: str, tmp_path: Any, llm: FakeLLM) -> AsyncItera
     if backend == "postgres":
         assert PG_URL
         await _truncate(PG_URL)
-        base: dict[str, Any] = {"database_url": PG_URL, "redis_url": REDIS_URL, "redis_prefix": prefix}
+        base: dict[str, Any] = {
+            "database_url": PG_URL,
+            "redis_url": REDIS_URL,
+            "redis_prefix": prefix,
+            "secret_key": PG_SECRET_KEY,  # PostgreSQL needs one (SQLite generates its own)
+        }
     else:
         base = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/cargohold.db", "redis_url": None}
 

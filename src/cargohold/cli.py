@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from .crypto import SecretKeyError, keyring_from
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
 from .settings import Settings
@@ -30,6 +31,11 @@ def serve(
     from .app import create_app  # the web stack is not needed by the other commands
 
     settings = Settings()
+    try:
+        keyring_from(settings)  # refused before the server starts, in one clear sentence
+    except SecretKeyError as exc:
+        typer.echo(f"cargohold: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -40,7 +46,11 @@ def serve(
 
 
 async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: str | None) -> str:
-    engine = make_engine(settings.database_url)
+    try:
+        keyring = keyring_from(settings)
+    except SecretKeyError:
+        keyring = None  # tokens are not encrypted secrets; a migration that needs the key says so
+    engine = make_engine(settings.database_url, keyring=keyring)
     try:
         await upgrade(engine)
         async with make_session_factory(engine)() as session, session.begin():
