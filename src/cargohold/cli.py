@@ -1,4 +1,4 @@
-"""`cargohold serve`, `cargohold token create`."""
+"""`cargohold serve`, `cargohold token create`, `cargohold secrets rotate`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uvicorn
 from .crypto import SecretKeyError, keyring_from
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
+from .db.rotate import rotate_secrets
 from .settings import Settings
 from .store.workspaces import create_token, first_workspace
 
@@ -20,6 +21,8 @@ __all__ = ["app"]
 app = typer.Typer(help="cargohold: a self-hostable server for AI agents that chat.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+secrets_app = typer.Typer(help="Secrets at rest.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()
@@ -71,3 +74,24 @@ def token_create(
 ) -> None:
     """Print a new API token for a workspace. It is shown once and stored hashed."""
     typer.echo(asyncio.run(_create_token(Settings(), workspace, name)))
+
+
+async def _rotate(settings: Settings) -> int:
+    engine = make_engine(settings.database_url, keyring=keyring_from(settings))
+    try:
+        await upgrade(engine)
+        return await rotate_secrets(engine)
+    finally:
+        await engine.dispose()
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of CARGOHOLD_SECRET_KEY; then the keys
+    after it can be removed."""
+    try:
+        count = asyncio.run(_rotate(Settings()))
+    except SecretKeyError as exc:
+        typer.echo(f"cargohold: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"re-encrypted {count} stored secrets with the first key")

@@ -76,6 +76,15 @@ class Keyring:
     def encrypt(self, plain: str) -> str:
         return PREFIX + self._fernet.encrypt(plain.encode()).decode()
 
+    def rotate(self, stored: str) -> str:
+        """`stored` encrypted with the first key (from any key, or from clear text)."""
+        if not stored.startswith(PREFIX):
+            return self.encrypt(stored)
+        try:
+            return PREFIX + self._fernet.rotate(stored[len(PREFIX) :].encode()).decode()
+        except InvalidToken as exc:
+            raise SecretKeyError("a stored secret cannot be decrypted with any key of CARGOHOLD_SECRET_KEY") from exc
+
     def decrypt(self, stored: str) -> str:
         if not stored.startswith(PREFIX):
             return stored  # written before encryption at rest: read as it is

@@ -6,10 +6,11 @@ Secrets are:
   (`NOT_SECRET_AUTH_KEYS`); the server-side `credentialKey` is never shown at all;
 - in an action's pinned `config`: every value under a `headers` object, and every value whose key
   names a secret (`SECRET_NAME`: `authorization`, `apiKey`, `token`, `password`, `cookie`, ...);
-- every value of a webhook tool's `headers`.
+- every value of a webhook tool's `headers`;
+- in a background tool run's `input` (which holds the pinned config), what the `config` rule masks.
 
 They show as `MASK`. The rule is applied by the serializer: a response field typed
-`MaskedMcpClients`, `MaskedActions` or `MaskedHeaders` cannot return one in clear, whoever builds
+`MaskedMcpClients`, `MaskedActions`, `MaskedConfig` or `MaskedHeaders` cannot return one in clear, whoever builds
 the response. A client that sends `MASK` back means "keep the stored value"; that is honoured only
 where the stored value would go to the same place (see `restore_actions` and the MCP and webhook
 services), else it is a 400.
@@ -29,6 +30,7 @@ __all__ = [
     "MASK",
     "NOT_SECRET_AUTH_KEYS",
     "MaskedActions",
+    "MaskedConfig",
     "MaskedHeaders",
     "MaskedMcpClients",
     "is_secret_name",
@@ -162,5 +164,7 @@ MaskedMcpClients = Annotated[
 """MCP clients in a response: secrets of `authentication` masked by the serializer."""
 MaskedActions = Annotated[list[dict[str, Any]], PlainSerializer(redact_actions, return_type=list[dict[str, Any]])]
 """Actions in a response: secrets of their pinned `config` masked by the serializer."""
+MaskedConfig = Annotated[Any, PlainSerializer(lambda value: _mask_config(value), return_type=Any)]
+"""Tool input that may hold pinned config (a background run's `input`): its secrets masked."""
 MaskedHeaders = Annotated[dict[str, str], PlainSerializer(mask_headers, return_type=dict[str, str])]
 """Webhook headers in a response: the names, every value masked by the serializer."""

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .common import CamelModel, RequestModel
-from .secrets import MASK, MaskedHeaders
+from .secrets import MASK, MaskedConfig, MaskedHeaders
 
 __all__ = [
     "SECRET_MASK",
@@ -147,7 +147,7 @@ class ToolRun(CamelModel):
     tool_call_id: str
     slug: str
     status: str = Field(description="executing | executed | failed")
-    input: Any
+    input: MaskedConfig = Field(description="The call's input; pinned secrets (headers, keys) never show in clear.")
     output: Any | None
     error_message: str | None
     created_at: datetime
