@@ -85,29 +85,32 @@ def _move_credentials(bind: sa.Connection, keyring: _Lazy, table: str) -> None:
             bind.execute(sa.update(rows).where(rows.c.uuid == row["uuid"]).values(mcp_clients=clients))
 
 
+CONNECTIONS = sa.table(
+    "mcp_connections",
+    *(sa.column(c, sa.Uuid()) for c in ("uuid", "workspace_uuid")),
+    *(sa.column(c, sa.Text()) for c in ("key", "url", "credential")),
+    sa.column("needs_reauth", sa.Boolean()),
+    *(sa.column(c, sa.DateTime(timezone=True)) for c in ("created_at", "updated_at")),
+)
+
+
+def _stored_credential(bind: sa.Connection, workspace_uuid: Any, key: str) -> Any:
+    c = CONNECTIONS.c
+    query = sa.select(c.uuid, c.credential).where(c.workspace_uuid == workspace_uuid, c.key == key)
+    return bind.execute(query).first()
+
+
 def _save(bind: sa.Connection, keyring: _Lazy, workspace_uuid: Any, key: str, url: str, auth: dict[str, Any]) -> None:
     sealed = keyring().encrypt(json.dumps(auth, separators=(",", ":"), ensure_ascii=False))
-    found = bind.execute(
-        sa.text("SELECT uuid, credential FROM mcp_connections WHERE workspace_uuid = :ws AND key = :key"),
-        {"ws": workspace_uuid, "key": key},
-    ).first()
+    found = _stored_credential(bind, workspace_uuid, key)
     if found is not None:
         if found.credential is None:
-            bind.execute(
-                sa.text("UPDATE mcp_connections SET credential = :c WHERE uuid = :u"), {"c": sealed, "u": found.uuid}
-            )
+            bind.execute(sa.update(CONNECTIONS).where(CONNECTIONS.c.uuid == found.uuid).values(credential=sealed))
         return
     now = datetime.now(UTC)
-    table = sa.table(
-        "mcp_connections",
-        *(sa.column(c, sa.Uuid()) for c in ("uuid", "workspace_uuid")),
-        *(sa.column(c, sa.Text()) for c in ("key", "url", "credential")),
-        sa.column("needs_reauth", sa.Boolean()),
-        *(sa.column(c, sa.DateTime(timezone=True)) for c in ("created_at", "updated_at")),
-    )
     stamp = now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now
     bind.execute(
-        sa.insert(table).values(
+        sa.insert(CONNECTIONS).values(
             uuid=uuid.uuid4(),
             workspace_uuid=workspace_uuid,
             key=key,
@@ -152,10 +155,7 @@ def _inline_credentials(bind: sa.Connection, keyring: _Lazy, table: str) -> None
         clients = []
         for client in row["mcp_clients"] or []:
             if isinstance(client, dict) and "credentialKey" in client:
-                found = bind.execute(
-                    sa.text("SELECT credential FROM mcp_connections WHERE workspace_uuid = :ws AND key = :key"),
-                    {"ws": row["workspace_uuid"], "key": client["credentialKey"]},
-                ).first()
+                found = _stored_credential(bind, row["workspace_uuid"], client["credentialKey"])
                 client = {k: v for k, v in client.items() if k != "credentialKey"}
                 if found is not None and found.credential:
                     client["authentication"] = json.loads(keyring().decrypt(found.credential))
