@@ -47,10 +47,9 @@ async def check_actions(
     (A deployed release's actions are not re-bound on every turn: one whose tool or agent was
     deleted since is left out of the turn and shown as a `data-tool-error` part.)"""
     actions = parse_actions(raw)
-    if bind:
-        refuse_masked_actions(raw)
     if not bind:
         return dump_actions(actions)
+    refuse_masked_actions(raw)
     builtin = {tool.name for tool in state.tools.all()}
     for action in actions:
         where = f"action `{action.slug}`"
@@ -85,16 +84,24 @@ async def check_actions(
 
 
 async def check_mcp_clients(
-    state: AppState, session: AsyncSession, workspace_uuid: uuid.UUID, raw: list[dict[str, Any]] | None
+    state: AppState,
+    session: AsyncSession,
+    workspace_uuid: uuid.UUID,
+    raw: list[dict[str, Any]] | None,
+    *,
+    bind: bool = True,
 ) -> list[dict[str, Any]]:
     """The clients as they are stored on a release or a message: well formed, custom, each url
     allowed by the outbound guard now (not only at call time), and each `authentication` kept in the
     encrypted `mcp_connections` store, the stored client holding it masked and its `credentialKey`.
     A client sent back masked keeps its credential only with its `credentialKey` (see
-    `restore_redacted`) and the same url; a mask standing for nothing is a 400."""
+    `restore_redacted`) and the same url; a mask standing for nothing is a 400. Without `bind`
+    (a release's clients, checked and stored so when it was saved) they are only parsed."""
     if not raw:
         return []
     clients = parse_mcp_clients(raw)
+    if not bind:
+        return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in clients]
     names = [c.name for c in clients]
     if len(set(names)) != len(names):
         raise BadRequest("`mcpClients`: two clients have the same name; names prefix their tools and must differ")

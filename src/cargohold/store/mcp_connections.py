@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import McpConnection
@@ -66,10 +67,18 @@ async def save_credential(
     """Keep a configured credential; its key. The same token set again keeps its refreshed tokens
     and its `needs_reauth` (only a new token set clears that)."""
     key = credential_key(url, authentication)
-    row = await _get_or_add(session, workspace_uuid, key, url)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # Two turns may bring the same new credential at once: one row, whoever inserts first.
+    await session.execute(
+        insert(McpConnection)
+        .values(uuid=uuid.uuid4(), workspace_uuid=workspace_uuid, key=key, url=url, credential=authentication)
+        .on_conflict_do_nothing(index_elements=["workspace_uuid", "key"])
+    )
+    row = await read_connection(session, workspace_uuid, key)
+    assert row is not None
     if row.credential != authentication:
         row.credential = authentication
-    await session.flush()
+        await session.flush()
     return key
 
 
