@@ -49,10 +49,12 @@ async def llm() -> AsyncIterator[FakeLLM]:
 
 
 async def _truncate(url: str) -> None:
+    from cargohold.crypto import load_keyring
     from cargohold.db.engine import make_engine
     from cargohold.db.migrate import upgrade
 
-    engine = make_engine(url)
+    # The key: a database left with rows by an earlier run may have secrets for a migration to encrypt.
+    engine = make_engine(url, keyring=load_keyring(PG_SECRET_KEY, url))
     try:
         await upgrade(engine)
         async with engine.begin() as conn:
