@@ -27,6 +27,7 @@ pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
 
 PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
+PG_SECRET_KEY = "cargohold-tests-secret-key-for-postgres"
 TEST_PRICES = {"gpt-test": ModelPrice(input=1.0, output=2.0), "*": ModelPrice(input=0.5, output=0.5)}
 
 
@@ -65,10 +66,12 @@ _MIGRATED: set[str] = set()
 
 async def _truncate(url: str) -> None:
     """Empty every table of the shared PostgreSQL database (migrated once per test session)."""
+    from cargohold.crypto import load_keyring
     from cargohold.db.engine import make_engine
     from cargohold.db.migrate import upgrade
 
-    engine = make_engine(url)
+    # The key: a database left with rows by an earlier run may have secrets for a migration to encrypt.
+    engine = make_engine(url, keyring=load_keyring(PG_SECRET_KEY, url))
     try:
         if url not in _MIGRATED:
             await upgrade(engine)
@@ -88,7 +91,12 @@ async def make_settings(backend: str, tmp_path: Any, fake_llm: FakeLLM) -> Async
     if backend == "postgres":
         assert PG_URL
         await _truncate(PG_URL)
-        base: dict[str, Any] = {"database_url": PG_URL, "redis_url": REDIS_URL, "redis_prefix": prefix}
+        base: dict[str, Any] = {
+            "database_url": PG_URL,
+            "redis_url": REDIS_URL,
+            "redis_prefix": prefix,
+            "secret_key": PG_SECRET_KEY,  # PostgreSQL needs one (SQLite generates its own)
+        }
     else:
         base = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/cargohold.db", "redis_url": None}
 

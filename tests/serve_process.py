@@ -33,6 +33,8 @@ def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
         "CARGOHOLD_BUILTIN_TOOLS": "[]",
         **extra,
     }
+    if settings.secret_key is not None:
+        env["CARGOHOLD_SECRET_KEY"] = settings.secret_key.get_secret_value()
     if settings.redis_url:
         env |= {"CARGOHOLD_REDIS_URL": settings.redis_url, "CARGOHOLD_REDIS_PREFIX": settings.redis_prefix}
     return env

@@ -16,6 +16,7 @@ from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.errors import install_error_handlers
 from .api.web import web_router
 from .bootstrap import bootstrap
+from .crypto import keyring_from
 from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
 from .jobs.reaper import reaper_loop
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, keyring=keyring_from(settings))
         await upgrade(engine)
         sessions = make_session_factory(engine)
         if settings.bootstrap and (token := await bootstrap(sessions)):

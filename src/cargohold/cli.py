@@ -1,4 +1,4 @@
-"""`cargohold serve`, `cargohold token create`."""
+"""`cargohold serve`, `cargohold token create`, `cargohold secrets rotate`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from .crypto import SecretKeyError, keyring_from
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
+from .db.rotate import rotate_secrets
 from .settings import Settings
 from .store.workspaces import create_token, first_workspace
 
@@ -19,6 +21,8 @@ __all__ = ["app"]
 app = typer.Typer(help="cargohold: a self-hostable server for AI agents that chat.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+secrets_app = typer.Typer(help="Secrets at rest.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()
@@ -30,6 +34,11 @@ def serve(
     from .app import create_app  # the web stack is not needed by the other commands
 
     settings = Settings()
+    try:
+        keyring_from(settings)  # refused before the server starts, in one clear sentence
+    except SecretKeyError as exc:
+        typer.echo(f"cargohold: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
@@ -40,7 +49,11 @@ def serve(
 
 
 async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: str | None) -> str:
-    engine = make_engine(settings.database_url)
+    try:
+        keyring = keyring_from(settings)
+    except SecretKeyError:
+        keyring = None  # tokens are not encrypted secrets; a migration that needs the key says so
+    engine = make_engine(settings.database_url, keyring=keyring)
     try:
         await upgrade(engine)
         async with make_session_factory(engine)() as session, session.begin():
@@ -61,3 +74,24 @@ def token_create(
 ) -> None:
     """Print a new API token for a workspace. It is shown once and stored hashed."""
     typer.echo(asyncio.run(_create_token(Settings(), workspace, name)))
+
+
+async def _rotate(settings: Settings) -> int:
+    engine = make_engine(settings.database_url, keyring=keyring_from(settings))
+    try:
+        await upgrade(engine)
+        return await rotate_secrets(engine)
+    finally:
+        await engine.dispose()
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of CARGOHOLD_SECRET_KEY; then the keys
+    after it can be removed."""
+    try:
+        count = asyncio.run(_rotate(Settings()))
+    except SecretKeyError as exc:
+        typer.echo(f"cargohold: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"re-encrypted {count} stored secrets with the first key")

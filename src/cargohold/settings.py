@@ -103,5 +103,11 @@ class Settings(BaseSettings):
     max_agent_depth: int = 3
     """How deep agents may call agents (an agent action); a cycle is always refused."""
 
+    secret_key: SecretStr | None = None
+    """Encrypts secrets at rest (webhook headers and signing secrets, MCP credentials): one or more
+    Fernet keys or passphrases of 16+ characters, comma-separated; the first encrypts, all decrypt
+    (rotate by putting the new key first). Unset on SQLite: generated into `cargohold.key` beside
+    the database (mode 0600). Unset on PostgreSQL: the server refuses to start."""
+
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""

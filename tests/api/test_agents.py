@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cargohold.db.tables import Release
+from cargohold.store.mcp_connections import read_credential
 
 from ..conftest import MakeTenant, Tenant
 from ..harness import Server, new_uuid
@@ -271,8 +272,11 @@ class TestReleases:
         async with server.state.sessions() as session:
             stored = await session.get(Release, uuid.UUID(response.json()["release"]["uuid"]))
             assert stored is not None
-            assert stored.mcp_clients[0]["authentication"]["accessToken"] == "at-secret-1"
-            assert stored.mcp_clients[0]["authentication"]["refreshToken"] == "rt-secret-1"
+            # The release holds the credential masked; the encrypted MCP connection store holds it.
+            assert "secret" not in str(stored.mcp_clients)
+            key = stored.mcp_clients[0]["credentialKey"]
+            kept = await read_credential(session, tenant.workspace_uuid, key, client["url"])
+            assert kept is not None and kept["accessToken"] == "at-secret-1" and kept["refreshToken"] == "rt-secret-1"
         deployed = await tenant.client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent["uuid"]})
         for path in ("/v1/ai/releases/list", "/v1/ai/agents/list", f"/v1/ai/agents/{agent['uuid']}"):
             assert "secret" not in (await tenant.client.get(path)).text

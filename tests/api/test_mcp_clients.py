@@ -505,17 +505,20 @@ class TestSchemas:
 
     def test_redact_and_restore(self) -> None:
         auth = {"issuedAt": "2026-01-01T00:00:00Z", "accessToken": "at", "refreshToken": "rt", "clientSecret": "cs"}
-        stored = [{"name": "a", "url": "http://x/mcp", "authentication": auth}, {"name": "b", "url": "http://y/mcp"}]
+        key = "0" * 64
+        stored = [
+            {"name": "a", "url": "http://x/mcp", "authentication": auth, "credentialKey": key},
+            {"name": "b", "url": "http://y/mcp"},
+        ]
         shown = redact_mcp_clients(stored)
-        assert shown[0]["authentication"] == {
-            **auth,
-            "accessToken": REDACTED,
-            "refreshToken": REDACTED,
-            "clientSecret": REDACTED,
+        assert shown[0] == {
+            "name": "a",
+            "url": "http://x/mcp",
+            "authentication": {**auth, "accessToken": REDACTED, "refreshToken": REDACTED, "clientSecret": REDACTED},
         }
         assert stored[0]["authentication"]["accessToken"] == "at"  # a copy
-        assert restore_redacted(shown, stored) == stored
-        moved = [{**shown[0], "url": "http://elsewhere/mcp"}]  # another server never gets the secret
-        assert restore_redacted(moved, stored)[0]["authentication"]["accessToken"] == REDACTED
-        changed = [{**shown[0], "authentication": {**shown[0]["authentication"], "accessToken": "new"}}]
-        assert restore_redacted(changed, stored)[0]["authentication"] == {**auth, "accessToken": "new"}
+        # Sent back masked, a client keeps its stored credential (by its key) ...
+        assert restore_redacted(shown, stored)[0]["credentialKey"] == key
+        # ... but not when its url changed: another server never gets the secret.
+        moved = [{**shown[0], "url": "http://elsewhere/mcp"}]
+        assert "credentialKey" not in restore_redacted(moved, stored)[0]

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ..schemas.common import ERROR_RESPONSES, UUID4
-from ..schemas.mcp_clients import redact_mcp_clients
 from ..schemas.releases import (
     Release,
     ReleaseDeploy,
@@ -30,7 +29,7 @@ AgentQuery = Annotated[UUID4, Query(alias="agentUuid")]
 def _fields(release: Any, model: type[ReleaseSummary]) -> dict[str, Any]:
     fields: dict[str, Any] = {name: getattr(release, name) for name in model.model_fields if name != "tools"}
     fields["tools"] = release.actions
-    fields["mcp_clients"] = redact_mcp_clients(release.mcp_clients or [])
+    fields["mcp_clients"] = release.mcp_clients or []  # secrets are masked by the models' serializers
     return fields
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.tools import (
-    SECRET_MASK,
     Tool,
     ToolCreate,
     ToolCreated,
@@ -28,8 +27,7 @@ router = APIRouter(prefix="/v1/tools", tags=["Tools (cargohold)"], responses=ERR
 
 
 def tool_out(tool: Any) -> Tool:
-    fields = {name: getattr(tool, name) for name in Tool.model_fields if name != "headers"}
-    return Tool.model_validate({**fields, "headers": dict.fromkeys(tool.headers or {}, SECRET_MASK)})
+    return Tool.model_validate(tool)  # `headers` is masked by its serializer
 
 
 @router.post("", summary="Create a webhook tool (its signing secret is shown once)")

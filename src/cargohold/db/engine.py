@@ -1,19 +1,72 @@
-"""Engine and session factory. SQLite gets WAL and a busy timeout; the rest is dialect-neutral."""
+"""Engine and session factory. SQLite gets WAL, a busy timeout and owner-only files (the database
+holds secrets, encrypted or not); the rest is dialect-neutral.
+
+`make_engine(url, keyring=...)` attaches the keyring that `crypto.EncryptedText`/`EncryptedJSON`
+columns (and migrations that re-write them) use."""
 
 from __future__ import annotations
 
+import os
+import stat
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["SessionFactory", "make_engine", "make_reader_engine", "make_session_factory"]
+from ..crypto import Keyring, attach_keyring
+
+__all__ = ["SessionFactory", "make_engine", "make_reader_engine", "make_session_factory", "sqlite_file"]
 
 SessionFactory = async_sessionmaker[AsyncSession]
+PRIVATE = 0o600
+_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for another database or one in memory)."""
+    parsed = sa.make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.database.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite does (SQLite gives its -wal/-shm files the
+    database file's mode), and take group/other bits off one created before this rule."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+    _tighten(path)
+
+
+def _tighten(db: Path) -> None:
+    for suffix in _SIDE_FILES:
+        path = db.with_name(db.name + suffix)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & ~0o077)
+        except FileNotFoundError:
+            continue
+
+
+def make_engine(url: str, *, keyring: Keyring | None = None, **kwargs: Any) -> AsyncEngine:
+    engine = _make_engine(url, **kwargs)
+    if keyring is not None:
+        attach_keyring(engine, keyring)
+    return engine
+
+
+def _make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
+        db_file = sqlite_file(url)
+        if db_file is not None:
+            _create_private(db_file)
         # One connection, handed out in turn: SQLite has one writer anyway, and queueing in the pool
         # is fair and immediate where SQLite's busy handler would sleep and back off (p99 latency).
         kwargs.setdefault("pool_size", 1)
@@ -29,6 +82,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            if db_file is not None:
+                _tighten(db_file)  # whatever the umask: the -wal/-shm files exist by now
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
@@ -63,6 +118,9 @@ def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     def _begin_deferred(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")  # one snapshot per transaction, no lock taken
 
+    keyring = getattr(engine.sync_engine.dialect, "cargohold_keyring", None)
+    if keyring is not None:
+        attach_keyring(reader, keyring)
     return reader
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ..crypto import EncryptedJSON, EncryptedText
 from .types import JSONType, UTCDateTime, utcnow
 
 __all__ = ["ApiToken", "Base", "Chat", "McpConnection", "Message", "User", "Workspace"]
@@ -159,18 +160,22 @@ class Message(Base):
 
 
 class McpConnection(Base):
-    """The current OAuth token set of an MCP client, refreshed by cargohold. Keyed by workspace and
-    a stable hash of the credential as configured (url, clientId, the original refresh token), so
-    later turns with the same config use the refreshed tokens. `needs_reauth` is set on
-    `invalid_grant`: only a new token set from the client clears it."""
+    """An MCP client's credential, kept here (encrypted) instead of in the releases and messages
+    that use it: those hold the `authentication` masked and this row's `key` (`credentialKey`).
+    `credential` is the `authentication` as the client configured it; `access_token` ... `scope`
+    the current OAuth token set, refreshed by cargohold. Keyed by workspace and a stable hash of the
+    credential as configured (url, clientId, the original refresh token), so later turns with the
+    same config use the refreshed tokens. `needs_reauth` is set on `invalid_grant`: only a new token
+    set from the client clears it."""
 
     __tablename__ = "mcp_connections"
     uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
     key: Mapped[str] = mapped_column(sa.String(64))
     url: Mapped[str] = mapped_column(sa.Text)
-    access_token: Mapped[str | None] = mapped_column(sa.Text)
-    refresh_token: Mapped[str | None] = mapped_column(sa.Text)
+    credential: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     token_type: Mapped[str | None] = mapped_column(sa.String(40))
     scope: Mapped[str | None] = mapped_column(sa.Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -260,8 +265,9 @@ class Release(Base):
 
 
 class Tool(Base):
-    """A workspace tool served by a webhook. `headers` and `signing_secret` are secrets: stored to
-    make the call, never returned (the signing secret is shown once, when the tool is created)."""
+    """A workspace tool served by a webhook. `headers` and `signing_secret` are secrets: stored
+    encrypted to make the call, never returned (the signing secret is shown once, when the tool is
+    created)."""
 
     __tablename__ = "tools"
     uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
@@ -272,8 +278,8 @@ class Tool(Base):
     url: Mapped[str] = mapped_column(sa.String(2000))
     method: Mapped[str] = mapped_column(sa.String(10))
     input_schema: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
-    signing_secret: Mapped[str] = mapped_column(sa.String(100))
+    headers: Mapped[dict[str, str]] = mapped_column(EncryptedJSON, default=dict)
+    signing_secret: Mapped[str] = mapped_column(EncryptedText)
     timeout_seconds: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -4,14 +4,16 @@ and `POST /v1/ai/mcpClients/connect`.
 A client is `custom` {name, url, authentication|null, disabledToolSlugs[]} or `connector`
 {name, connectorUuid, integrationSlug, disabledToolSlugs[]}; a client without `kind` is `custom`
 (Cargo's older shape). cargohold adds `timeouts: {connect?, list?, call?, tools?: {slug: s}}`
-(seconds). Secrets (`accessToken`, `refreshToken`, `clientSecret`, `idToken`) never leave the
-server: `redact_mcp_clients` masks them for every response, and `restore_redacted` puts them back
-when a client sends the mask.
+(seconds). Every value of `authentication` but a few non-secret ones never leaves the server:
+`redact_mcp_clients` (schemas/secrets.py, the one masking rule) masks them for every response.
+Stored clients (of releases and messages) hold `authentication` masked and a `credentialKey`
+naming the credential in the encrypted `mcp_connections` store (services/config.py
+`check_mcp_clients` puts it there; the turn reads it back by that key). `restore_redacted` lets a
+client send a stored client back masked, to keep its credential.
 """
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 
 from ..errors import BadRequest
 from .common import UUID4, CamelModel, RequestModel
+from .secrets import CREDENTIAL_KEY, MASK, masked_paths, redact_mcp_clients
 
 __all__ = [
     "REDACTED",
@@ -38,8 +41,7 @@ __all__ = [
     "restore_redacted",
 ]
 
-REDACTED = "********"
-SECRET_KEYS = ("accessToken", "refreshToken", "clientSecret", "idToken")
+REDACTED = MASK
 
 
 class _Strict(CamelModel):
@@ -106,6 +108,12 @@ class CustomMcpClient(_Strict):
     authentication: McpAuthentication | None = None
     disabled_tool_slugs: list[str] = Field(default_factory=list, description="Server tool names to hide.")
     timeouts: McpTimeouts | None = None
+    credential_key: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Set by the server on stored clients: where `authentication` is kept in clear "
+        "(encrypted). Never returned.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -178,36 +186,24 @@ def parse_mcp_clients(raw: list[dict[str, Any]], *, field: str = "mcpClients") -
     return clients
 
 
-def redact_mcp_clients(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A copy with every secret of every client's `authentication` replaced by `REDACTED`."""
-    out = copy.deepcopy(raw)
-    for client in out:
-        auth = client.get("authentication") if isinstance(client, dict) else None
-        if isinstance(auth, dict):
-            for key in SECRET_KEYS:
-                if auth.get(key):
-                    auth[key] = REDACTED
-    return out
-
-
 def restore_redacted(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`new` with each `REDACTED` secret replaced by the stored one of the client of the same name
-    and url in `old`. A mask with no stored secret to restore is left as is (it fails validation of
-    nothing, but never authenticates)."""
+    """`new` where a client sent back with its `authentication` masked keeps the stored credential of
+    the client of the same name and url in `old` (its `credentialKey`). A mask with no stored
+    credential to keep (a new client, or one whose url changed) stays, and `check_mcp_clients`
+    refuses it."""
     stored = {
-        (c.get("name"), c.get("url")): c.get("authentication")
-        for c in old
-        if isinstance(c, dict) and isinstance(c.get("authentication"), dict)
+        (c.get("name"), c.get("url")): c[CREDENTIAL_KEY]
+        for c in old or []
+        if isinstance(c, dict) and isinstance(c.get(CREDENTIAL_KEY), str)
     }
-    out = copy.deepcopy(new)
-    for client in out:
-        auth = client.get("authentication") if isinstance(client, dict) else None
-        previous = stored.get((client.get("name"), client.get("url"))) if isinstance(auth, dict) else None
-        if not isinstance(auth, dict) or previous is None:
-            continue
-        for key in SECRET_KEYS:
-            if auth.get(key) == REDACTED and previous.get(key):
-                auth[key] = previous[key]
+    out = []
+    for client in new:
+        if isinstance(client, dict) and masked_paths(client.get("authentication")):
+            key = stored.get((client.get("name"), client.get("url")))
+            client = {k: v for k, v in client.items() if k != CREDENTIAL_KEY}
+            if key:
+                client[CREDENTIAL_KEY] = key
+        out.append(client)
     return out
 
 

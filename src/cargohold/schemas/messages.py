@@ -11,7 +11,7 @@ from pydantic_ai.ui.vercel_ai.request_types import SubmitMessage
 from .actions import WithActions
 from .chats import MessageHeader
 from .common import UUID4, CamelModel, RequestModel
-from .mcp_clients import redact_mcp_clients
+from .secrets import MaskedActions, MaskedMcpClients
 from .triggers import ChatTrigger
 
 __all__ = [
@@ -126,13 +126,11 @@ class Message(MessageHeader):
     """A message with its content and the configuration its turn ran with."""
 
     parts: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    tools: list[dict[str, Any]] = Field(description="Same as `actions` (older name).")
+    actions: MaskedActions = Field(description="Pinned secrets (headers, keys) are never returned in clear.")
+    tools: MaskedActions = Field(description="Same as `actions` (older name).")
     resources: list[dict[str, Any]]
     capabilities: list[dict[str, Any]]
-    mcp_clients: list[dict[str, Any]] = Field(
-        description="Secrets (tokens, client secrets) are never returned in clear."
-    )
+    mcp_clients: MaskedMcpClients = Field(description="Secrets (tokens, client secrets) are never returned in clear.")
     system_prompt: str | None
     context_prompt: str | None
     with_reasoning: bool | None
@@ -153,12 +151,8 @@ class Message(MessageHeader):
     def _tools_alias(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             data = {name: getattr(data, name) for name in cls.model_fields if name != "tools"}
-        # Secrets of MCP clients (tokens, client secrets) are never returned in clear.
-        return {
-            **data,
-            "tools": data.get("actions", []),
-            "mcp_clients": redact_mcp_clients(data.get("mcp_clients") or []),
-        }
+        # Secrets are masked by the fields' serializers (schemas/secrets.py).
+        return {**data, "tools": data.get("actions", []), "mcp_clients": data.get("mcp_clients") or []}
 
 
 class MessageEnvelope(CamelModel):

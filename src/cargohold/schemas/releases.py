@@ -11,6 +11,7 @@ from pydantic import Field
 
 from .actions import WithActions
 from .common import UUID4, CamelModel, RequestModel
+from .secrets import MaskedActions, MaskedMcpClients
 
 __all__ = [
     "Release",
@@ -79,8 +80,8 @@ class ReleaseSummary(CamelModel):
     description: str | None
     template_slug: str | None
     version: str | None
-    actions: JsonObjects
-    tools: JsonObjects = Field(description="Same as `actions` (older name).")
+    actions: MaskedActions = Field(description="Secrets pinned in `config` (headers, keys) never show in clear.")
+    tools: MaskedActions = Field(description="Same as `actions` (older name).")
     capabilities: JsonObjects
     suggested_actions: JsonObjects
     system_prompt: str | None
@@ -90,7 +91,7 @@ class ReleaseSummary(CamelModel):
     integration_slug: str | None
     connector_uuid: uuid.UUID | None
     language_model_slug: str | None
-    mcp_clients: JsonObjects = Field(description="Secrets (tokens, client secrets) are never returned in clear.")
+    mcp_clients: MaskedMcpClients = Field(description="Secrets (tokens, client secrets) are never returned in clear.")
     resources: JsonObjects
     output: dict[str, Any] | None
     heartbeat: dict[str, Any] | None

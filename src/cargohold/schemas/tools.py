@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -9,8 +10,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .common import CamelModel, RequestModel
+from .secrets import MASK, MaskedConfig, MaskedHeaders
 
 __all__ = [
+    "SECRET_MASK",
+    "SIGNATURE_HEADER",
     "Tool",
     "ToolCreate",
     "ToolCreated",
@@ -21,8 +25,34 @@ __all__ = [
     "ToolsEnvelope",
 ]
 
-SECRET_MASK = "********"
+SECRET_MASK = MASK
+SIGNATURE_HEADER = "X-Cargohold-Signature"
+"""The header cargohold signs every webhook call with (runtime/toolsets/webhook.py)."""
 Method = Literal["POST", "PUT", "PATCH"]
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+"""An RFC 7230 header field name (a `token`)."""
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", SIGNATURE_HEADER.lower()})
+"""Set by cargohold (or the HTTP client) on every call: a tool may not set them."""
+
+
+def _check_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    seen: set[str] = set()
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP header name (RFC 7230 token)")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header `{name}` is set by cargohold on every call and cannot be given")
+        if name.lower() in seen:
+            raise ValueError(f"header `{name}` is given twice (header names are case-insensitive)")
+        seen.add(name.lower())
+        if _BAD_VALUE.search(value):
+            raise ValueError(f"header `{name}`: the value may not hold control characters (CR, LF, NUL, ...)")
+        if not value.isascii():
+            raise ValueError(f"header `{name}`: the value must be ASCII text")
+    return headers
 
 
 def _check_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -57,6 +87,7 @@ class ToolCreate(RequestModel):
 
     _schema = field_validator("input_schema")(classmethod(lambda cls, v: _check_schema(v)))
     _url = field_validator("url")(classmethod(lambda cls, v: _check_url(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
 
 
 class ToolUpdate(RequestModel):
@@ -68,12 +99,14 @@ class ToolUpdate(RequestModel):
     headers: dict[str, str] | None = Field(
         default=None,
         max_length=50,
-        description=f"Replaces the headers; a value of `{SECRET_MASK}` keeps the stored one.",
+        description=f"Replaces the headers; a value of `{SECRET_MASK}` keeps the stored one, unless `url` "
+        "changes: then only headers sent in clear are kept (a stored secret never goes to a new host).",
     )
     timeout_seconds: float | None = Field(default=None, gt=0, le=600)
 
     _schema = field_validator("input_schema")(classmethod(lambda cls, v: _check_schema(v)))
     _url = field_validator("url")(classmethod(lambda cls, v: _check_url(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
 
 
 class Tool(CamelModel):
@@ -85,7 +118,7 @@ class Tool(CamelModel):
     url: str
     method: str
     input_schema: dict[str, Any]
-    headers: dict[str, str] = Field(description=f"Header names; every value shows as `{SECRET_MASK}`.")
+    headers: MaskedHeaders = Field(description=f"Header names; every value shows as `{SECRET_MASK}`.")
     timeout_seconds: float | None
     created_at: datetime
     updated_at: datetime
@@ -114,7 +147,7 @@ class ToolRun(CamelModel):
     tool_call_id: str
     slug: str
     status: str = Field(description="executing | executed | failed")
-    input: Any
+    input: MaskedConfig = Field(description="The call's input; pinned secrets (headers, keys) never show in clear.")
     output: Any | None
     error_message: str | None
     created_at: datetime

@@ -10,13 +10,16 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import BadRequest, InvalidActions, InvalidConnector
+from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
+from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
 from ..schemas.capabilities import NOT_SERVED, Capability
-from ..schemas.mcp_clients import parse_mcp_clients
+from ..schemas.mcp_clients import ConnectorMcpClient, CustomMcpClient, parse_mcp_clients
 from ..schemas.resources import FileResource, ModelResource, Resource
+from ..schemas.secrets import CREDENTIAL_KEY, MASK, mask_authentication, masked_paths, refuse_masked_actions
 from ..state import AppState
 from ..store import agents as agent_store
+from ..store import mcp_connections as mcp_store
 from ..store import tools as tool_store
 
 __all__ = ["check_actions", "check_capabilities", "check_mcp_clients", "check_resources", "refuse_unsupported"]
@@ -46,6 +49,7 @@ async def check_actions(
     actions = parse_actions(raw)
     if not bind:
         return dump_actions(actions)
+    refuse_masked_actions(raw)
     builtin = {tool.name for tool in state.tools.all()}
     for action in actions:
         where = f"action `{action.slug}`"
@@ -79,20 +83,64 @@ async def check_actions(
     return dump_actions(actions)
 
 
-def check_mcp_clients(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+async def check_mcp_clients(
+    state: AppState,
+    session: AsyncSession,
+    workspace_uuid: uuid.UUID,
+    raw: list[dict[str, Any]] | None,
+    *,
+    bind: bool = True,
+) -> list[dict[str, Any]]:
+    """The clients as they are stored on a release or a message: well formed, custom, each url
+    allowed by the outbound guard now (not only at call time), and each `authentication` kept in the
+    encrypted `mcp_connections` store, the stored client holding it masked and its `credentialKey`.
+    A client sent back masked keeps its credential only with its `credentialKey` (see
+    `restore_redacted`) and the same url; a mask standing for nothing is a 400. Without `bind`
+    (a release's clients, checked and stored so when it was saved) they are only parsed."""
     if not raw:
         return []
     clients = parse_mcp_clients(raw)
-    for client in clients:
-        if client.kind == "connector":
+    if not bind:
+        return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in clients]
+    names = [c.name for c in clients]
+    if len(set(names)) != len(names):
+        raise BadRequest("`mcpClients`: two clients have the same name; names prefix their tools and must differ")
+    stored: list[dict[str, Any]] = []
+    for i, client in enumerate(clients):
+        if isinstance(client, ConnectorMcpClient):
             raise InvalidConnector(
                 f"MCP client {client.name!r}: `connector` MCP clients need a Cargo connector, which this server "
                 "does not have; use a `custom` client with the server's url"
             )
-    names = [c.name for c in clients]
-    if len(set(names)) != len(names):
-        raise BadRequest("`mcpClients`: two clients have the same name; names prefix their tools and must differ")
-    return [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in clients]
+        try:
+            await check_url(client.url, state.outbound)
+        except OutboundRefused as exc:
+            if exc.kind != "unresolved":  # a name that does not resolve now may later; the call checks again
+                raise UrlNotAllowed(f"`mcpClients[{i}].url`: {exc}") from exc
+        stored.append(await _seal(session, workspace_uuid, client, f"mcpClients[{i}]"))
+    return stored
+
+
+async def _seal(
+    session: AsyncSession, workspace_uuid: uuid.UUID, client: CustomMcpClient, field: str
+) -> dict[str, Any]:
+    out = client.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"credential_key"})
+    if client.authentication is None:
+        return out
+    given = client.authentication.model_dump(mode="json", by_alias=True, exclude_none=True)
+    masked = masked_paths(given)
+    if masked:
+        kept = None
+        if client.credential_key is not None:
+            kept = await mcp_store.read_credential(session, workspace_uuid, client.credential_key, client.url)
+        if kept is None:
+            raise BadRequest(
+                f"`{field}.authentication.{masked[0]}`: `{MASK}` stands for a stored secret, and this client has "
+                "none to keep (it is new, or its name or url changed): send its authentication in clear"
+            )
+        given = {**kept, **{k: v for k, v in given.items() if v != MASK}}
+    key = await mcp_store.save_credential(session, workspace_uuid, client.url, given)
+    return {**out, "authentication": mask_authentication(given), CREDENTIAL_KEY: key}
 
 
 _RESOURCES: TypeAdapter[list[ModelResource | FileResource]] = TypeAdapter(list[Resource])

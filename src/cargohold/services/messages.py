@@ -96,7 +96,9 @@ async def _effective_config(
             pick("actions", body.effective_actions),
             bind=body.effective_actions is not None,
         ),
-        mcp_clients=check_mcp_clients(pick("mcp_clients", body.mcp_clients)),
+        mcp_clients=await check_mcp_clients(
+            state, session, who.workspace_uuid, pick("mcp_clients", body.mcp_clients), bind=body.mcp_clients is not None
+        ),
         resources=await check_resources(
             state, session, who.workspace_uuid, pick("resources", body.resources), bind=body.resources is not None
         ),

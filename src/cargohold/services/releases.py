@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..schemas.mcp_clients import restore_redacted
 from ..schemas.releases import ReleaseConfigIn, ReleaseDeploy, ReleaseDraftUpdate
+from ..schemas.secrets import restore_actions
 from ..state import AppState
 from ..store import releases as release_store
 from ..store.workspaces import Principal
@@ -112,13 +113,15 @@ async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: 
     if body.max_steps is not None and body.max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
     if body.effective_actions is not None:
-        values["actions"] = await check_actions(state, session, who.workspace_uuid, body.effective_actions)
+        actions = restore_actions(body.effective_actions, draft.actions or [])
+        values["actions"] = await check_actions(state, session, who.workspace_uuid, actions)
     if body.resources is not None:
         values["resources"] = await check_resources(state, session, who.workspace_uuid, body.resources)
     if body.capabilities is not None:
         values["capabilities"] = check_capabilities(body.capabilities)
     if body.mcp_clients is not None:
-        values["mcp_clients"] = check_mcp_clients(restore_redacted(body.mcp_clients, draft.mcp_clients or []))
+        clients = restore_redacted(body.mcp_clients, draft.mcp_clients or [])
+        values["mcp_clients"] = await check_mcp_clients(state, session, who.workspace_uuid, clients)
     for name in ("system_prompt", "temperature", "max_steps", "with_reasoning", "suggested_actions"):
         if name in body.model_fields_set:
             values[name] = getattr(body, name)

@@ -68,18 +68,30 @@ async def update_tool(state: AppState, who: Principal, tool_uuid: uuid.UUID, bod
         tool = await tool_store.get_tool(session, who.workspace_uuid, tool_uuid)
         if tool is None:
             raise ToolNotFound()
+        tool.headers = _headers(tool, body)
         for name in ("name", "url", "method", "input_schema", "timeout_seconds"):
             value = getattr(body, name)
             if value is not None:
                 setattr(tool, name, value)
         if "description" in body.model_fields_set:
             tool.description = body.description
-        if body.headers is not None:
-            stored = tool.headers or {}
-            tool.headers = {k: stored.get(k, "") if v == SECRET_MASK else v for k, v in body.headers.items()}
         tool.updated_at = utcnow()
         await session.flush()
         return tool
+
+
+def _headers(tool: Tool, body: ToolUpdate) -> dict[str, str]:
+    """The headers after `body`. A masked value keeps the stored one while the url stays; when the
+    url changes, only headers sent in clear are kept, so a stored secret never goes to a host the
+    caller chose without the caller knowing it."""
+    stored = dict(tool.headers or {})
+    moved = body.url is not None and body.url != tool.url
+    if body.headers is None:
+        return {} if moved else stored
+    if moved:
+        return {k: v for k, v in body.headers.items() if v != SECRET_MASK}
+    kept = {k: v for k, v in body.headers.items() if v != SECRET_MASK or k in stored}
+    return {k: stored[k] if v == SECRET_MASK else v for k, v in kept.items()}
 
 
 async def delete_tool(state: AppState, who: Principal, tool_uuid: uuid.UUID) -> None:

@@ -8,8 +8,10 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+from cargohold.crypto import keyring_from
 from cargohold.db.engine import make_engine
 from cargohold.db.tables import Base
+from cargohold.settings import Settings
 
 target_metadata = Base.metadata
 
@@ -21,7 +23,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_with_url(url: str) -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=keyring_from(Settings(database_url=url)))
     async with engine.begin() as conn:
         await conn.run_sync(_run)
     await engine.dispose()

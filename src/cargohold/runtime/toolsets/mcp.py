@@ -39,8 +39,15 @@ from pydantic_ai.toolsets import AbstractToolset
 
 from ...db.engine import SessionFactory
 from ...errors import BadRequest
-from ...schemas.mcp_clients import ConnectorMcpClient, CustomMcpClient, McpClient, parse_mcp_client
+from ...schemas.mcp_clients import (
+    ConnectorMcpClient,
+    CustomMcpClient,
+    McpAuthentication,
+    McpClient,
+    parse_mcp_client,
+)
 from ...settings import Settings
+from ...store import mcp_connections as connection_store
 from ..outbound import AllowList, OutboundRefused, allow_list, check_url, guarded_client2
 from .mcp_auth import BearerFlow, NeedsReauth, OAuthCredential
 from .mcp_errors import McpFailure, describe_failure
@@ -175,6 +182,20 @@ async def _auth(
     return BearerFlow(credential), credential
 
 
+async def _unseal(client: CustomMcpClient, sessions: SessionFactory, workspace_uuid: uuid.UUID) -> CustomMcpClient:
+    """A stored client holds its `authentication` masked and the `credentialKey` of the clear one."""
+    if client.credential_key is None:
+        return client
+    async with sessions() as session:
+        credential = await connection_store.read_credential(session, workspace_uuid, client.credential_key, client.url)
+    if credential is None:
+        raise McpFailure(
+            "needsReauth",
+            f"MCP client {client.name}: its stored credential was not found; send its authentication again",
+        )
+    return client.model_copy(update={"authentication": McpAuthentication.model_validate(credential)})
+
+
 async def connect_client(
     client: McpClient,
     *,
@@ -192,6 +213,7 @@ async def connect_client(
             "(no connector provides an MCP server here); add the server as a custom client with its URL",
         )
     allow = allow if allow is not None else allow_list(settings)
+    client = await _unseal(client, sessions, workspace_uuid)
     timeouts = Timeouts.of(client, settings)
     probe = _Probe()
     phase, limit = "connect", timeouts.connect

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 from pydantic_ai.exceptions import ToolFailed
 
+from ...schemas.tools import SIGNATURE_HEADER
 from ..outbound import refusal_of
 
 __all__ = ["SIGNATURE_HEADER", "WebhookCall", "call_webhook", "sign"]
 
-SIGNATURE_HEADER = "X-Cargohold-Signature"
 _SNIPPET = 300
 
 

@@ -1,0 +1,170 @@
+"""The one masking rule: what is a secret in a stored configuration, and how it shows on the wire.
+
+Secrets are:
+- every value of an MCP client's `authentication`, whatever its key (`accessToken`, `id_token`,
+  `apiKey`, ...), except the few that say how the token set is used and are not credentials
+  (`NOT_SECRET_AUTH_KEYS`); the server-side `credentialKey` is never shown at all;
+- in an action's pinned `config`: every value under a `headers` object, and every value whose key
+  names a secret (`SECRET_NAME`: `authorization`, `apiKey`, `token`, `password`, `cookie`, ...);
+- every value of a webhook tool's `headers`;
+- in a background tool run's `input` (which holds the pinned config), what the `config` rule masks.
+
+They show as `MASK`. The rule is applied by the serializer: a response field typed
+`MaskedMcpClients`, `MaskedActions`, `MaskedConfig` or `MaskedHeaders` cannot return one in clear, whoever builds
+the response. A client that sends `MASK` back means "keep the stored value"; that is honoured only
+where the stored value would go to the same place (see `restore_actions` and the MCP and webhook
+services), else it is a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer
+
+from ..errors import BadRequest
+
+__all__ = [
+    "CREDENTIAL_KEY",
+    "MASK",
+    "NOT_SECRET_AUTH_KEYS",
+    "MaskedActions",
+    "MaskedConfig",
+    "MaskedHeaders",
+    "MaskedMcpClients",
+    "is_secret_name",
+    "mask_authentication",
+    "mask_headers",
+    "masked_paths",
+    "redact_actions",
+    "redact_mcp_clients",
+    "refuse_masked_actions",
+    "restore_actions",
+]
+
+MASK = "********"
+CREDENTIAL_KEY = "credentialKey"
+"""Where a stored MCP client names its credential in the `mcp_connections` store."""
+NOT_SECRET_AUTH_KEYS = frozenset({"issuedAt", "expiresIn", "tokenType", "scope", "clientId"})
+SECRET_NAME = re.compile(
+    r"authorization|auth$|(?<!max)token(?!s|count|limit)|secret|passw|apikey|cookie|credential|privatekey|signature"
+)
+_TARGET = ("kind", "slug", "toolUuid", "agentUuid", "templateSlug", "integrationSlug", "connectorUuid", "actionSlug")
+
+
+def is_secret_name(name: str) -> bool:
+    """A config key that names a secret (`Authorization`, `api_key`, `X-Api-Key`, `refreshToken`)."""
+    return bool(SECRET_NAME.search(re.sub(r"[^a-z0-9]", "", name.lower())))
+
+
+def _masked(value: Any) -> Any:
+    return value if value is None or value == "" else MASK
+
+
+def mask_authentication(auth: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if k in NOT_SECRET_AUTH_KEYS else _masked(v) for k, v in auth.items()}
+
+
+def redact_mcp_clients(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MCP clients as they may be shown: every secret of `authentication` masked, no credentialKey."""
+    out: list[dict[str, Any]] = []
+    for client in raw or []:
+        if not isinstance(client, dict):
+            continue
+        shown = {k: v for k, v in client.items() if k != CREDENTIAL_KEY}
+        if isinstance(shown.get("authentication"), dict):
+            shown["authentication"] = mask_authentication(shown["authentication"])
+        elif shown.get("authentication") is not None:
+            shown["authentication"] = MASK
+        out.append(shown)
+    return out
+
+
+def _mask_config(value: Any, *, secret: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _mask_config(v, secret=secret or k.lower() == "headers" or is_secret_name(k)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask_config(v, secret=secret) for v in value]
+    return _masked(value) if secret else value
+
+
+def redact_actions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Actions as they may be shown: the secrets of their pinned `config` masked."""
+    return [
+        {**a, "config": _mask_config(a["config"])} if isinstance(a, dict) and isinstance(a.get("config"), dict) else a
+        for a in raw or []
+    ]
+
+
+def mask_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    return dict.fromkeys(headers or {}, MASK)
+
+
+def masked_paths(value: Any, path: str = "") -> list[str]:
+    """Where `value` holds the mask (dotted paths)."""
+    if value == MASK:
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in masked_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in masked_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def _restore(new: Any, old: Any) -> Any:
+    if new == MASK:
+        return old if old is not None else MASK
+    if isinstance(new, dict):
+        previous = old if isinstance(old, dict) else {}
+        return {k: _restore(v, previous.get(k)) for k, v in new.items()}
+    if isinstance(new, list):
+        previous = old if isinstance(old, list) else []
+        return [_restore(v, previous[i] if i < len(previous) else None) for i, v in enumerate(new)]
+    return new
+
+
+def _place(action: dict[str, Any]) -> tuple[Any, ...]:
+    """What a pinned secret is sent to: the action's target and the url it calls, if pinned."""
+    config = action.get("config") if isinstance(action.get("config"), dict) else {}
+    return (*(action.get(k) for k in _TARGET), config.get("url"))
+
+
+def restore_actions(new: list[dict[str, Any]] | None, old: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """`new` with each masked config value replaced by the stored one of the action with the same
+    slug, target and pinned url in `old` (a changed target or url keeps no secret)."""
+    if new is None:
+        return None
+    stored = {_place(a): a for a in old or [] if isinstance(a, dict)}
+    out = []
+    for action in new:
+        previous = stored.get(_place(action)) if isinstance(action, dict) else None
+        if previous is not None and isinstance(action.get("config"), dict):
+            action = {**action, "config": _restore(action["config"], previous.get("config"))}
+        out.append(action)
+    return out
+
+
+def refuse_masked_actions(raw: list[dict[str, Any]] | None, field: str = "actions") -> None:
+    """A mask left in an action's config stands for no stored secret: a 400 naming it."""
+    for i, action in enumerate(raw or []):
+        if isinstance(action, dict):
+            for path in masked_paths(action.get("config"), "config"):
+                raise BadRequest(
+                    f"`{field}[{i}].{path}`: `{MASK}` stands for a stored secret, and this action has none to keep "
+                    "(it is new, or its target or url changed): send the value in clear"
+                )
+
+
+MaskedMcpClients = Annotated[
+    list[dict[str, Any]], PlainSerializer(redact_mcp_clients, return_type=list[dict[str, Any]])
+]
+"""MCP clients in a response: secrets of `authentication` masked by the serializer."""
+MaskedActions = Annotated[list[dict[str, Any]], PlainSerializer(redact_actions, return_type=list[dict[str, Any]])]
+"""Actions in a response: secrets of their pinned `config` masked by the serializer."""
+MaskedConfig = Annotated[Any, PlainSerializer(lambda value: _mask_config(value), return_type=Any)]
+"""Tool input that may hold pinned config (a background run's `input`): its secrets masked."""
+MaskedHeaders = Annotated[dict[str, str], PlainSerializer(mask_headers, return_type=dict[str, str])]
+"""Webhook headers in a response: the names, every value masked by the serializer."""
