@@ -52,13 +52,19 @@ async def fake_llm() -> AsyncIterator[FakeLLM]:
 
 
 @pytest.fixture
-def llm(fake_llm: FakeLLM) -> Iterator[FakeLLM]:
-    """The fake model server, with model requests allowed for this test (only ever 127.0.0.1)."""
+def allow_model_requests() -> Iterator[None]:
+    """Model requests allowed for this test (it talks to a fake model server on 127.0.0.1)."""
     pydantic_ai_models.ALLOW_MODEL_REQUESTS = True
     try:
-        yield fake_llm
+        yield
     finally:
         pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM, allow_model_requests: None) -> FakeLLM:
+    """The fake model server, with model requests allowed for this test."""
+    return fake_llm
 
 
 _MIGRATED: set[str] = set()

@@ -223,6 +223,7 @@ class TestHang:
             await task
         await asyncio.wait_for(llm.disconnected.wait(), timeout=5)
 
+    @pytest.mark.usefixtures("allow_model_requests")
     async def test_stopping_the_fake_releases_a_hang(self) -> None:
         llm = FakeLLM()
         await llm.start()
