@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     max_tool_output_bytes: int = 100_000
     """A tool's output (as JSON) is cut to this many bytes before it is stored, streamed or given to
     the model; the output says so."""
+    max_webhook_response_bytes: int = 2 * 1024 * 1024
+    """A webhook tool's answer past this many bytes is a failed call, read no further."""
     builtin_tool_timeout: float = 10.0
     """Seconds a built-in or plugin (Python) tool call may take; it runs off the event loop."""
     tool_bulk_max_items: int = 100

@@ -116,3 +116,34 @@ class TestPythonTools:
             assert text_of(chunks) == "Moved on."
             part = _tool_part(await _last(client, chat_uuid), "stall")
             assert part["state"] == "output-error" and "did not finish within 0.2 seconds" in part["errorText"]
+
+
+class TestWebhookAnswers:
+    async def test_a_huge_answer_is_a_failure_and_a_big_one_is_capped(
+        self, make_settings: Any, make_tenant: MakeTenant, llm: FakeLLM
+    ) -> None:
+        from ..fakes.webhook import webhook_server
+        from .test_actions import create_tool, tool_action
+
+        settings = make_settings(
+            allow_private_urls="127.0.0.0/8", max_webhook_response_bytes=1_000_000, max_tool_output_bytes=2000
+        )
+        async with start_server(settings) as srv, webhook_server() as hook:
+            owner = await make_tenant(srv)
+            huge, _ = await create_tool(owner, hook.url("/big?bytes=20000000"))
+            big, _ = await create_tool(owner, hook.url("/big?bytes=300000"))
+            llm.script(
+                Reply(tool_calls=[ToolCall("huge", {"q": "a"}, id="h1"), ToolCall("big", {"q": "b"}, id="b1")]),
+                Reply(text="Both seen."),
+            )
+            chat_uuid = new_uuid()
+            body = stream_body(chat_uuid, actions=[tool_action(huge, "huge"), tool_action(big, "big")])
+            _, chunks = await stream_turn(owner.client, body)
+            assert text_of(chunks) == "Both seen."
+            message = await _last(owner.client, chat_uuid)
+            failed = _tool_part(message, "huge")
+            assert failed["state"] == "output-error"
+            assert "more than the 1000000 bytes allowed" in failed["errorText"]
+            capped = _tool_part(message, "big")
+            assert capped["state"] == "output-available" and len(capped["output"]) < 2200
+            assert "output cut by the server" in capped["output"]

@@ -6,6 +6,7 @@ answers by path.
     /garbage   200 "<html>not json</html>"
     /hang      waits until `release` is set or the client goes away (then records it)
     /slow      like /hang, but answers {"late": true} once `release` is set
+    /big       200 {"blob": "xxx..."} of `?bytes=N` bytes, streamed in chunks with no Content-Length
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..harness import bound_port, wait_until
@@ -63,6 +64,19 @@ async def webhook_server() -> AsyncIterator[Webhook]:
             return PlainTextResponse("upstream exploded", status_code=500)
         if path == "/garbage":
             return PlainTextResponse("<html>not json</html>")
+        if path == "/big":
+            size = int(request.query_params.get("bytes", "1000"))
+
+            async def body() -> AsyncIterator[bytes]:
+                yield b'{"blob": "'
+                left = size
+                while left > 0:
+                    piece = min(left, 65536)
+                    left -= piece
+                    yield b"x" * piece
+                yield b'"}'
+
+            return StreamingResponse(body(), media_type="application/json")
         if path in ("/hang", "/slow"):
             waiter = asyncio.ensure_future(hook.release.wait())
             while not waiter.done():

@@ -177,6 +177,7 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
             headers=dict(row.headers or {}),
             signing_secret=row.signing_secret,
             timeout=row.timeout_seconds or deps.settings.outbound_timeout,
+            max_response_bytes=deps.settings.max_webhook_response_bytes,
         )
         name, description, schema = row.name, row.description, row.input_schema
 

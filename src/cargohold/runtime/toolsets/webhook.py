@@ -8,6 +8,7 @@ rejects old timestamps. The tool's own headers (e.g. an API key) are sent too; t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ from ..outbound import refusal_of
 __all__ = ["SIGNATURE_HEADER", "WebhookCall", "call_webhook", "sign"]
 
 _SNIPPET = 300
+_PARSE_ON_LOOP = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class WebhookCall:
     headers: dict[str, str]
     signing_secret: str
     timeout: float
+    max_response_bytes: int = 2 * 1024 * 1024
+    """A longer answer is a failure, read no further (`CARGOHOLD_MAX_WEBHOOK_RESPONSE_BYTES`)."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -49,7 +53,8 @@ async def call_webhook(http: httpx.AsyncClient, hook: WebhookCall, payload: dict
         SIGNATURE_HEADER: sign(hook.signing_secret, int(time.time()), body),
     }
     try:
-        response = await http.request(hook.method, hook.url, content=body, headers=headers, timeout=hook.timeout)
+        async with http.stream(hook.method, hook.url, content=body, headers=headers, timeout=hook.timeout) as response:
+            content = await _read_bounded(response, hook.max_response_bytes)
     except httpx.TimeoutException as exc:
         raise ToolFailed(f"the webhook did not answer within {hook.timeout:g}s") from exc
     except httpx.HTTPError as exc:
@@ -57,11 +62,27 @@ async def call_webhook(http: httpx.AsyncClient, hook: WebhookCall, payload: dict
         raise ToolFailed(
             str(refused) if refused else f"could not reach the webhook: {exc or type(exc).__name__}"
         ) from exc
+    text = content.decode("utf-8", "replace")
     if not response.is_success:
-        raise ToolFailed(f"the webhook answered HTTP {response.status_code}: {response.text[:_SNIPPET]}")
-    if not response.content:
+        raise ToolFailed(f"the webhook answered HTTP {response.status_code}: {text[:_SNIPPET]}")
+    if not content:
         return None
     try:
-        return response.json()
+        # A big answer is parsed off the event loop.
+        return json.loads(content) if len(content) < _PARSE_ON_LOOP else await asyncio.to_thread(json.loads, content)
     except ValueError as exc:
-        raise ToolFailed(f"the webhook answered something that is not JSON: {response.text[:_SNIPPET]!r}") from exc
+        raise ToolFailed(f"the webhook answered something that is not JSON: {text[:_SNIPPET]!r}") from exc
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ToolFailed(f"the webhook answered {int(declared)} bytes, more than the {limit} allowed")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ToolFailed(f"the webhook answered more than the {limit} bytes allowed")
+        chunks.append(chunk)
+    return b"".join(chunks)
