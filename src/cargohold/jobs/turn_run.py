@@ -162,7 +162,7 @@ class TurnRun:
                 model=self.deps.models.model(ModelChoice(config.integration_slug, config.language_model_slug)),
                 history=to_model_messages(turn.history),
                 toolsets=guard_tools(
-                    self.deps.tools.all(),
+                    self.deps.tools,
                     [*tools.toolsets, *sources.toolsets],
                     max_output_bytes=settings.max_tool_output_bytes,
                     builtin_timeout=settings.builtin_tool_timeout,

@@ -62,7 +62,7 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
                 model=model,
                 history=[ModelRequest(parts=[UserPromptPart(prompt)])],
                 toolsets=guard_tools(
-                    deps.tools.all(),
+                    deps.tools,
                     tools.toolsets,
                     max_output_bytes=settings.max_tool_output_bytes,
                     builtin_timeout=settings.builtin_tool_timeout,

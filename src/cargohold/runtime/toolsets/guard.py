@@ -17,9 +17,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_ai import RunContext, Tool
+from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ToolFailed
-from pydantic_ai.toolsets import AbstractToolset, FunctionToolset, WrapperToolset
+from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_core import to_jsonable_python
 
@@ -64,7 +64,7 @@ class GuardedToolset(WrapperToolset[Any]):
 
 
 def guard_tools(
-    builtin: list[Tool[Any]],
+    builtin: AbstractToolset[Any],
     toolsets: list[AbstractToolset[Any]],
     *,
     max_output_bytes: int,
@@ -72,8 +72,6 @@ def guard_tools(
 ) -> list[AbstractToolset[Any]]:
     """Every tool of a turn, guarded: built-in and plugin tools also with a time limit (actions,
     MCP calls and sources keep their own, per-kind, timeouts)."""
-    guarded: list[AbstractToolset[Any]] = []
-    if builtin:
-        guarded.append(GuardedToolset(FunctionToolset(builtin), max_output_bytes, builtin_timeout))
+    guarded: list[AbstractToolset[Any]] = [GuardedToolset(builtin, max_output_bytes, builtin_timeout)]
     guarded.extend(GuardedToolset(toolset, max_output_bytes) for toolset in toolsets)
     return guarded
