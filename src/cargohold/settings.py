@@ -94,5 +94,13 @@ class Settings(BaseSettings):
     max_agent_depth: int = 3
     """How deep agents may call agents (an agent action); a cycle is always refused."""
 
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    """The largest request body, in bytes: past it a 413 `payloadTooLarge`, before the body is read whole."""
+    max_json_depth: int = Field(default=64, ge=2, le=100)
+    """How deep JSON may nest in a request body (objects and arrays); deeper is a 400 naming the field."""
+    max_json_field_bytes: int = Field(default=256 * 1024, ge=1024)
+    """The largest free-form JSON field (an agent's `template`, a tool's `inputSchema`, release
+    `output`/`heartbeat`/`evaluator`, ...), serialized, in bytes; larger is a 400 naming the field."""
+
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""

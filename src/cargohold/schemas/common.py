@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from .safe import readable
 
 __all__ = ["UUID4", "CamelModel", "ErrorBody", "RequestModel", "check_uuid4"]
 
@@ -27,6 +29,17 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True, from_attributes=True
     )
+
+    @model_validator(mode="after")
+    def _readable(self) -> CamelModel:
+        # Every wire model can be answered, whatever a row holds: a value stored before the input
+        # checks (deep JSON, a lone surrogate) is repaired here instead of failing the whole read.
+        for name, value in self.__dict__.items():
+            if isinstance(value, str | dict | list):
+                fixed = readable(value)
+                if fixed is not value:
+                    self.__dict__[name] = fixed
+        return self
 
 
 class RequestModel(CamelModel):
