@@ -37,6 +37,7 @@ __all__ = [
     "FreeJsonObjects",
     "JsonLimits",
     "Problem",
+    "check_free_json",
     "current_limits",
     "find_problem",
     "format_path",
@@ -177,12 +178,13 @@ _ERROR_TYPES = {
 }
 
 
-def _check_free_json(value: Any) -> Any:
+def check_free_json(value: Any) -> Any:
+    """`FreeJson`'s check, for a validator of its own: raises a pydantic error naming what is wrong."""
     limits = current_limits()
     problem = find_problem(value, limits.depth)
     if problem is not None:
         detail = f"{problem.path}: {problem.detail}" if problem.path else problem.detail
-        raise PydanticCustomError(_ERROR_TYPES[problem.kind], detail)
+        raise PydanticCustomError(_ERROR_TYPES[problem.kind], "{detail}", {"detail": detail})
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > limits.field_bytes:
         raise PydanticCustomError(
@@ -193,11 +195,11 @@ def _check_free_json(value: Any) -> Any:
     return value
 
 
-FreeJson = Annotated[Any, AfterValidator(_check_free_json)]
+FreeJson = Annotated[Any, AfterValidator(check_free_json)]
 """Any JSON a client may store as is: bounded in depth and serialized size, storable strings
 and numbers only (`CARGOHOLD_MAX_JSON_DEPTH`, `CARGOHOLD_MAX_JSON_FIELD_BYTES`)."""
-FreeJsonObject = Annotated[dict[str, Any], AfterValidator(_check_free_json)]
-FreeJsonObjects = Annotated[list[dict[str, Any]], AfterValidator(_check_free_json)]
+FreeJsonObject = Annotated[dict[str, Any], AfterValidator(check_free_json)]
+FreeJsonObjects = Annotated[list[dict[str, Any]], AfterValidator(check_free_json)]
 
 
 def readable_text(text: str) -> str:
