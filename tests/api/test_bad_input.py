@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ..conftest import Tenant
-from ..harness import Server, new_uuid, stream_body
+from ..fakes.fake_llm import FakeLLM, Reply
+from ..harness import Server, StreamReader, new_uuid, read_stream, stream_body, wait_for_status
 
 V1_UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 
@@ -307,3 +308,31 @@ class TestBodySize:
         _, tenant = small
         response = await tenant.client.post("/v1/ai/agents", json={"name": "a", "description": "x" * 9000})
         assert response.status_code == 200, response.text
+
+
+class TestLastEventId:
+    """An id this broker never hands out is a 400 `invalidLastEventId` on both brokers (memory:
+    SQLite runs; Redis: PostgreSQL runs). Before: Redis dropped the connection mid-stream, the
+    memory broker silently replayed from the start."""
+
+    async def test_refused_on_both_resume_paths(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        llm.script(Reply(text="one two three four five six seven eight nine ten", delay=0.1))
+        chat_uuid = new_uuid()
+        async with tenant.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid)) as r:
+            reader = StreamReader(r)
+            head = await reader.until(2)
+            ids = [line[4:] for line in reader.raw.split("\n") if line.startswith("id: ")]
+        other_form = "7" if "-" in ids[0] else "1700000000000-0"  # the other broker's kind of id
+        bad: list[str | bytes] = ["nope", "-1", "1-x", "9" * 30, "9" * 25 + "-0", "²".encode(), other_form]
+        for path in (f"/v1/ai/chats/{chat_uuid}/stream", f"/v1/ai/messages/stream/{chat_uuid}/stream"):
+            for value in bad:
+                response = await tenant.client.get(path, headers={"Last-Event-ID": value})
+                assert response.status_code == 400, (path, value, response.text)
+                assert response.json()["reason"] == "invalidLastEventId"
+        async with tenant.client.stream(
+            "GET", f"/v1/ai/chats/{chat_uuid}/stream", headers={"Last-Event-ID": ids[0]}
+        ) as r:
+            assert r.status_code == 200
+            rest = await read_stream(r)
+        assert rest[0] == head[1] and rest[-1] == "[DONE]"
+        await wait_for_status(tenant.client, head[0]["messageId"], {"success"})
