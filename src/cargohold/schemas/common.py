@@ -58,4 +58,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Bad input: the message names the field"},
     401: {"model": ErrorBody, "description": "Missing or invalid API token"},
     404: {"model": ErrorBody, "description": "Not found in this workspace"},
+    413: {"model": ErrorBody, "description": "The request body is larger than `CARGOHOLD_MAX_BODY_BYTES`"},
 }
