@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import InvalidJson, InvalidString, JsonTooDeep, NumberTooLarge, PayloadTooLarge
-from ..schemas.safe import JsonLimits, Problem, find_problem, format_path, set_json_limits
+from ..schemas.safe import JsonLimits, Problem, find_problem, format_path, set_json_limits, suspects
 
 __all__ = ["BodyLimit", "BodyTooLarge", "check_request", "parse_json"]
 
@@ -135,14 +135,15 @@ async def check_request(request: Request) -> None:
             _raise(Problem(format_path([key]), problem.kind, problem.detail))
     if request.method not in _BODY_METHODS:
         return
+    body = await request.body()  # cached by Starlette: no second read
     if hasattr(request, "_json"):  # FastAPI parsed it for the route's body model: check that value
         value = request._json
     else:
-        body = await request.body()
         if not body.strip():
             return
         value = parse_json(body)
         request._json = value  # `await request.json()` in a route now returns the checked value
-    problem = find_problem(value, limits.depth)
+    strings, numbers = suspects(body)  # usually neither: then only the containers are visited
+    problem = find_problem(value, limits.depth, strings=strings, numbers=numbers)
     if problem is not None:
         _raise(problem)

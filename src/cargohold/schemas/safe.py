@@ -45,6 +45,7 @@ __all__ = [
     "readable",
     "readable_text",
     "set_json_limits",
+    "suspects",
 ]
 
 MAX_READ_DEPTH = 100
@@ -129,39 +130,65 @@ def _segments(link: _Link) -> list[str | int]:
     return out[::-1]
 
 
-def find_problem(value: Any, max_depth: int, prefix: list[str | int] | None = None) -> Problem | None:
-    """The first value (depth first, in order) that may not be stored, or None. Objects and arrays
-    count one level each; the top one is level 1."""
+def find_problem(
+    value: Any, max_depth: int, *, strings: bool = True, numbers: bool = True, prefix: list[str | int] | None = None
+) -> Problem | None:
+    """A value that may not be stored, or None. Objects and arrays count one level each; the top
+    one is level 1. `strings=False` / `numbers=False` skip those checks (`suspects` says when a
+    raw body cannot hold such a value): depth alone visits only the containers."""
     base: _Link = None
     for segment in prefix or []:
         base = (base, segment)
-    stack: list[tuple[Any, int, _Link]] = [(value, 1, base)]
+    problem = _scalar_problem(value, strings, numbers)
+    if problem is not None:
+        return Problem(format_path(_segments(base)), *problem)
+    stack: list[tuple[Any, int, _Link]] = [(value, 1, base)] if type(value) in _CONTAINERS else []
     while stack:
         item, depth, link = stack.pop()
-        if isinstance(item, str):
-            if _UNSTORABLE.search(item):
-                return Problem(format_path(_segments(link)), "string", _unstorable(item))
-        elif isinstance(item, dict):
-            if depth > max_depth:
-                return Problem(format_path(_segments(link)), "depth", f"JSON nests deeper than {max_depth} levels")
-            children = []
-            for key, child in item.items():
-                if isinstance(key, str) and _UNSTORABLE.search(key):
-                    return Problem(format_path(_segments(link)), "key", "a key " + _unstorable(key))
-                children.append((child, depth + 1, (link, key)))
-            stack.extend(reversed(children))
-        elif isinstance(item, list):
-            if depth > max_depth:
-                return Problem(format_path(_segments(link)), "depth", f"JSON nests deeper than {max_depth} levels")
-            stack.extend((item[i], depth + 1, (link, i)) for i in range(len(item) - 1, -1, -1))
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return Problem(format_path(_segments(link)), "number", "the number is too large (or not finite)")
-        elif isinstance(item, int) and abs(item) > INT_LIMIT:
-            return Problem(format_path(_segments(link)), "number", "the number is too large (at most 2^63 - 1)")
+        if depth > max_depth:
+            return Problem(format_path(_segments(link)), "depth", f"JSON nests deeper than {max_depth} levels")
+        children = item.values() if type(item) is dict else item
+        if not (strings or numbers) and _CONTAINERS.isdisjoint(set(map(type, children))):
+            continue  # only scalars below: nothing deeper to visit (counted at C speed)
+        pairs = item.items() if type(item) is dict else enumerate(item)
+        for key, child in pairs:
+            if strings and type(key) is str and _UNSTORABLE.search(key):
+                return Problem(format_path(_segments(link)), "key", "a key " + _unstorable(key))
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1, (link, key)))
+            elif (strings or numbers) and (problem := _scalar_problem(child, strings, numbers)) is not None:
+                return Problem(format_path(_segments((link, key))), *problem)
     return None
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def _scalar_problem(value: Any, strings: bool, numbers: bool) -> tuple[Literal["string", "number"], str] | None:
+    kind = type(value)
+    if kind is str:
+        if strings and _UNSTORABLE.search(value):
+            return "string", _unstorable(value)
+    elif kind is float:
+        if numbers and not math.isfinite(value):
+            return "number", "the number is too large (or not finite)"
+    elif kind is int and numbers and not -INT_LIMIT <= value <= INT_LIMIT:
+        return "number", "the number is too large (at most 2^63 - 1)"
+    return None
+
+
+_SUSPECT_STRING = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_LONG_EXPONENT = re.compile(rb"[eE][+]?[0-9]{3}")
+_LONG_INTEGER = re.compile(rb"[0-9]{19}")
+
+
+def suspects(body: bytes) -> tuple[bool, bool]:
+    """Whether raw JSON text may hold an unstorable string, and an overflowing number. In valid
+    JSON, NUL and lone surrogates exist only as `\\u` escapes, and an overflow needs `Infinity`,
+    `NaN`, 19 digits or a 3-digit exponent; a false alarm only costs a full check."""
+    numbers = b"Infinity" in body or b"NaN" in body or bool(_LONG_EXPONENT.search(body) or _LONG_INTEGER.search(body))
+    return _SUSPECT_STRING.search(body) is not None, numbers
 
 
 def _unstorable(text: str) -> str:
@@ -208,15 +235,26 @@ def readable_text(text: str) -> str:
 
 
 def _needs_repair(value: Any, room: int) -> bool:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return room <= 0 or any(
-            (isinstance(k, str) and _SURROGATE.search(k)) or _needs_repair(v, room - 1) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return room <= 0 or any(_needs_repair(v, room - 1) for v in value)
-    return isinstance(value, float) and not math.isfinite(value)
+    if kind is float:
+        return not math.isfinite(value)
+    if kind is not dict and kind is not list:
+        return False
+    if room <= 0:
+        return True
+    if kind is dict:
+        for key, child in value.items():
+            if type(key) is str and _SURROGATE.search(key):
+                return True
+            if type(child) not in _PLAIN and _needs_repair(child, room - 1):
+                return True
+        return False
+    return any(type(child) not in _PLAIN and _needs_repair(child, room - 1) for child in value)
+
+
+_PLAIN = frozenset({int, bool, type(None)})
 
 
 def _repair(value: Any, room: int) -> Any:
