@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, tools
+from .api.body import BodyLimit, check_request
 from .api.errors import install_error_handlers
 from .api.web import web_router
 from .bootstrap import bootstrap
@@ -22,6 +23,7 @@ from .db.migrate import upgrade
 from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
 from .jobs.tool_runs import BackgroundToolRuns
+from .logs import install_log_hygiene
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList, guarded_client
 from .runtime.plugins import Plugins
@@ -64,6 +66,7 @@ def _without_422(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_log_hygiene()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hostable server for AI agents that chat: the AI section of the Cargo API.",
         lifespan=lifespan,
+        dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(chats.router)
     app.include_router(messages.router)

@@ -1,7 +1,9 @@
 """The one error tree. Each class carries its HTTP status and Cargo `reason` code.
 
     CargoholdError (500)
-    ├── BadRequest (400)             MessageNotUser, UnknownModel, MissingProviderKey
+    ├── BadRequest (400)             MessageNotUser, UnknownModel, MissingProviderKey, InvalidJson,
+    │                                JsonTooDeep, InvalidString, NumberTooLarge, InvalidLastEventId
+    ├── PayloadTooLarge (413)
     ├── Unauthorized (401)
     ├── NotFound (404)               ChatNotFound, MessageNotFound
     └── Conflict (409)               LastMessageNotFinished, MessageAlreadyExists
@@ -22,8 +24,12 @@ __all__ = [
     "DraftReleaseNotFound",
     "InvalidActions",
     "InvalidConnector",
+    "InvalidJson",
+    "InvalidLastEventId",
     "InvalidParent",
     "InvalidReleaseVersion",
+    "InvalidString",
+    "JsonTooDeep",
     "LastMessageNotFinished",
     "McpClientFailed",
     "McpClientNeedsReauthentication",
@@ -35,6 +41,8 @@ __all__ = [
     "MessageNotUser",
     "MissingProviderKey",
     "NotFound",
+    "NumberTooLarge",
+    "PayloadTooLarge",
     "ReleaseNotFound",
     "ToolNotFound",
     "ToolRunNotFound",
@@ -182,3 +190,35 @@ class UrlNotAllowed(BadRequest):
     """An outbound URL to a loopback, link-local or private address the operator did not allow."""
 
     reason = "urlNotAllowed"
+
+
+class PayloadTooLarge(CargoholdError):
+    status_code = 413
+    reason = "payloadTooLarge"
+    default_message = "The request body is too large"
+
+
+class InvalidJson(BadRequest):
+    reason = "invalidJson"
+    default_message = "The request body is not valid JSON"
+
+
+class JsonTooDeep(BadRequest):
+    reason = "jsonTooDeep"
+
+
+class InvalidString(BadRequest):
+    """NUL or a lone UTF-16 surrogate: text that cannot be stored on every backend."""
+
+    reason = "invalidString"
+
+
+class NumberTooLarge(BadRequest):
+    """Infinite, NaN, or an integer past 64 bits."""
+
+    reason = "numberTooLarge"
+
+
+class InvalidLastEventId(BadRequest):
+    reason = "invalidLastEventId"
+    default_message = "`Last-Event-ID` is not an id of this stream: send the `id:` of the last event received"

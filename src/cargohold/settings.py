@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     Fernet keys or passphrases of 16+ characters, comma-separated; the first encrypts, all decrypt
     (rotate by putting the new key first). Unset on SQLite: generated into `cargohold.key` beside
     the database (mode 0600). Unset on PostgreSQL: the server refuses to start."""
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    """The largest request body, in bytes: past it a 413 `payloadTooLarge`, before the body is read whole."""
+    max_json_depth: int = Field(default=64, ge=2, le=100)
+    """How deep JSON may nest in a request body (objects and arrays); deeper is a 400 naming the field."""
+    max_json_field_bytes: int = Field(default=256 * 1024, ge=1024)
+    """The largest free-form JSON field (an agent's `template`, a tool's `inputSchema`, release
+    `output`/`heartbeat`/`evaluator`, ...), serialized, in bytes; larger is a 400 naming the field."""
 
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 from starlette.responses import StreamingResponse
 
-from ..errors import BadRequest
+from ..errors import BadRequest, InvalidLastEventId
 from ..schemas.chats import Chat, ChatCreate, ChatEnvelope, ChatsEnvelope, ChatUpdate, MessageHeader
 from ..schemas.common import ERROR_RESPONSES, UUID4
 from ..schemas.triggers import TRIGGER_TYPES
@@ -93,11 +93,14 @@ async def delete_chat(state: State, who: Caller, uuid: UUID4) -> dict[str, str]:
 
 
 async def resume(state: State, who: Caller, chat_uuid: uuid.UUID, last_event_id: str | None) -> Response:
+    after = (last_event_id or "").strip() or None
+    if after is not None and not state.broker.is_cursor(after):
+        raise InvalidLastEventId()
     chat, _ = await service.read_chat(state, who, chat_uuid)
     stream_id = str(chat.active_stream_uuid) if chat.active_stream_uuid else None
     if stream_id is None or not await state.broker.exists(stream_id):
         return Response(status_code=204)
-    return sse_response(state.broker, stream_id, after=last_event_id, keepalive=state.settings.keepalive_seconds)
+    return sse_response(state.broker, stream_id, after=after, keepalive=state.settings.keepalive_seconds)
 
 
 @router.get(

@@ -1,20 +1,48 @@
-"""Token usage -> the message's `usage` with credits, from the per-model price table in settings."""
+"""Token usage -> the message's `usage` with credits, from the per-model price table in settings.
+
+Credits are decimals with `CREDITS_DECIMALS` (6) places, rounded half-up wherever a usage record is
+built or added to, so a sum never shows float noise (`0.0013800000000000002`)."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from pydantic_ai.usage import RunUsage
 
 from ..settings import ModelPrice
 
-__all__ = ["add_usage", "credits_for", "usage_record"]
+__all__ = ["CREDITS_DECIMALS", "add_credits", "add_usage", "credits_for", "round_credits", "usage_record"]
+
+CREDITS_DECIMALS = 6
+_QUANTUM = Decimal(1).scaleb(-CREDITS_DECIMALS)
+
+
+def _quantized(value: Decimal) -> float:
+    try:
+        return float(value.quantize(_QUANTUM, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # too many digits to hold 6 places (1e300): already past any precision
+        return float(value)
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def round_credits(value: float) -> float:
+    """`value` to `CREDITS_DECIMALS` places, from its shortest decimal form (so 0.0000025 is 0.000003)."""
+    return _quantized(_decimal(value))
+
+
+def add_credits(*values: float) -> float:
+    """A sum of credits, added as decimals: `add_credits(0.00092, 0.00046) == 0.00138`."""
+    return _quantized(sum((_decimal(v) for v in values), Decimal(0)))
 
 
 def credits_for(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> float:
     price = prices.get(slug) or prices.get("*") or ModelPrice()
     credits = (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1000
-    return round(credits, 6)
+    return round_credits(credits)
 
 
 def usage_record(
@@ -70,6 +98,6 @@ def add_usage(record: dict[str, Any], others: list[dict[str, Any]]) -> dict[str,
     for other in others:
         for key in _SUMMED:
             total[key] = total.get(key, 0) + other.get(key, 0)
-        total["creditsUsedCount"] = round(total["creditsUsedCount"] + other.get("creditsUsedCount", 0.0), 6)
+        total["creditsUsedCount"] = add_credits(total["creditsUsedCount"], other.get("creditsUsedCount", 0.0))
         total["isEstimated"] = bool(total.get("isEstimated")) or bool(other.get("isEstimated"))
     return total

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .common import UUID4, CamelModel, RequestModel
 from .releases import ReleaseSummary
+from .safe import FreeJsonObject
 
 __all__ = ["Agent", "AgentCreate", "AgentEnvelope", "AgentUpdate", "AgentsEnvelope", "Icon", "Trigger"]
 
@@ -35,7 +36,7 @@ class ConnectorTrigger(_Trigger):
     type: Literal["connector"]
     connector_uuid: UUID4 | None = None
     integration_slug: str = Field(max_length=100)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: FreeJsonObject = Field(default_factory=dict)
 
 
 class CronTrigger(_Trigger):
@@ -84,7 +85,7 @@ class AgentUpdate(_TriggersAlias):
     icon: Icon | None = None
     description: str | None = Field(default=None, max_length=10_000)
     folder_uuid: UUID4 | None = None
-    template: dict[str, Any] | None = None
+    template: FreeJsonObject | None = None
 
 
 class Agent(CamelModel):

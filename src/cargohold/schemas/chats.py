@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, field_validator
 
+from ..runtime.credits import round_credits
 from .common import UUID4, CamelModel, RequestModel
+from .safe import check_free_json
 from .triggers import ChatTrigger
 
 __all__ = ["Chat", "ChatCreate", "ChatEnvelope", "ChatUpdate", "ChatsEnvelope", "MessageHeader"]
@@ -19,6 +21,12 @@ class ChatCreate(RequestModel):
     name: str | None = Field(default=None, max_length=500)
     agent_uuid: UUID4 | None = None
     release_uuid: UUID4 | None = None
+
+    @field_validator("trigger")
+    @classmethod
+    def _bounded_trigger(cls, trigger: Any) -> Any:
+        check_free_json(trigger.model_dump(mode="json"))  # a connector trigger's `meta` is free-form
+        return trigger
 
 
 class ChatUpdate(RequestModel):
@@ -55,7 +63,9 @@ class Chat(CamelModel):
     active_stream_uuid: uuid.UUID | None = Field(
         description="The assistant message streaming now; `GET /v1/ai/chats/{uuid}/stream` re-attaches."
     )
-    credits_used_count: float
+    credits_used_count: Annotated[float, AfterValidator(round_credits)] = Field(
+        description="Credits used by the chat's messages, a decimal with 6 places."
+    )
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

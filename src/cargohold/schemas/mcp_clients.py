@@ -55,7 +55,13 @@ class McpAuthentication(CamelModel):
 
     issued_at: str = Field(description="When the token set was issued (ISO 8601).")
     access_token: str = Field(min_length=1)
-    expires_in: float | None = Field(default=None, ge=0, description="Seconds after `issuedAt` it expires.")
+    expires_in: float | None = Field(
+        default=None,
+        ge=0,
+        le=10 * 366 * 24 * 3600,
+        allow_inf_nan=False,
+        description="Seconds after `issuedAt` it expires (at most ten years).",
+    )
     refresh_token: str | None = None
     scope: str | None = None
     token_type: str | None = None
@@ -76,17 +82,28 @@ class McpAuthentication(CamelModel):
 
 
 def parse_issued_at(value: str) -> datetime:
-    """An ISO 8601 time (UTC when it has no offset), or epoch seconds / milliseconds."""
+    """An ISO 8601 time (UTC when it has no offset), or epoch seconds / milliseconds, before the year
+    9000 (so `issuedAt + expiresIn` is a date too)."""
+    out_of_range = "must be an ISO 8601 time, or epoch seconds or milliseconds, before the year 9000"
     try:
         number = float(value)
     except ValueError:
         pass
     else:
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        seconds = number / 1000 if abs(number) > 1e11 else number
+        try:
+            parsed = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):  # inf, nan, 1e300, 20 digits
+            raise ValueError(out_of_range) from None
+        if parsed.year >= 9000:
+            raise ValueError(out_of_range)
+        return parsed
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError("must be an ISO 8601 time") from None
+    if parsed.year >= 9000:
+        raise ValueError(out_of_range)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

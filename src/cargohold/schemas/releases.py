@@ -11,6 +11,7 @@ from pydantic import Field
 
 from .actions import WithActions
 from .common import UUID4, CamelModel, RequestModel
+from .safe import FreeJsonObject, FreeJsonObjects
 from .secrets import MaskedActions, MaskedMcpClients
 
 __all__ = [
@@ -36,10 +37,10 @@ class ReleaseConfigIn(WithActions):
     """The editable configuration of a draft. An omitted field keeps its value."""
 
     agent_uuid: UUID4
-    mcp_clients: JsonObjects | None = None
-    resources: JsonObjects | None = None
-    capabilities: JsonObjects | None = None
-    suggested_actions: JsonObjects | None = Field(default=None, max_length=50)
+    mcp_clients: FreeJsonObjects | None = None
+    resources: FreeJsonObjects | None = None
+    capabilities: FreeJsonObjects | None = None
+    suggested_actions: FreeJsonObjects | None = Field(default=None, max_length=50)
     system_prompt: str | None = Field(default=None, max_length=200_000)
     with_reasoning: bool | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -47,9 +48,9 @@ class ReleaseConfigIn(WithActions):
     integration_slug: str | None = Field(default=None, max_length=100)
     connector_uuid: UUID4 | None = None
     language_model_slug: str | None = Field(default=None, max_length=200)
-    output: dict[str, Any] | None = None
-    heartbeat: dict[str, Any] | None = None
-    evaluator: dict[str, Any] | None = None
+    output: FreeJsonObject | None = None
+    heartbeat: FreeJsonObject | None = None
+    evaluator: FreeJsonObject | None = None
     options: ReleaseOptions | None = None
 
 

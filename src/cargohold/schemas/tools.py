@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .common import CamelModel, RequestModel
+from .safe import FreeJsonObject
 from .secrets import MASK, MaskedConfig, MaskedHeaders
 
 __all__ = [
@@ -76,7 +77,7 @@ class ToolCreate(RequestModel):
     description: str | None = Field(default=None, max_length=10_000, description="What the model reads.")
     url: str = Field(max_length=2000, description="Receives `{input, context}` as a signed JSON POST.")
     method: Method = "POST"
-    input_schema: dict[str, Any] = Field(
+    input_schema: FreeJsonObject = Field(
         default_factory=lambda: {"type": "object", "properties": {}},
         description="JSON Schema of the tool's input object.",
     )
@@ -95,7 +96,7 @@ class ToolUpdate(RequestModel):
     description: str | None = Field(default=None, max_length=10_000)
     url: str | None = Field(default=None, max_length=2000)
     method: Method | None = None
-    input_schema: dict[str, Any] | None = None
+    input_schema: FreeJsonObject | None = None
     headers: dict[str, str] | None = Field(
         default=None,
         max_length=50,

@@ -53,6 +53,10 @@ class Broker(Protocol):
     async def exists(self, stream_id: str) -> bool:
         """True while the stream is readable (open, or ended but still retained)."""
 
+    def is_cursor(self, value: str) -> bool:
+        """True when `value` has the form of an entry id this broker hands out (a `Last-Event-ID`)."""
+        ...
+
     def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from .broker import CancelCallback, StreamEntry, Unregister, one_by_one
 
 __all__ = ["MemoryBroker"]
+
+_CURSOR = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass
@@ -58,6 +61,9 @@ class MemoryBroker:
     async def exists(self, stream_id: str) -> bool:
         return stream_id in self._streams
 
+    def is_cursor(self, value: str) -> bool:
+        return _CURSOR.fullmatch(value) is not None
+
     def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None
     ) -> AsyncIterator[StreamEntry | None]:
@@ -70,7 +76,7 @@ class MemoryBroker:
         stream = self._streams.get(stream_id)
         if stream is None:
             return
-        position = int(after) + 1 if after is not None and after.isdigit() else 0
+        position = int(after) + 1 if after is not None and self.is_cursor(after) else 0
         while True:
             end = len(stream.chunks)
             if position < end:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 _OPEN_TTL = 24 * 3600  # an abandoned open stream still expires
 _END = "end"
 _MAX_READERS = 10_000
+_CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_UINT64 = 2**64
 
 
 class RedisBroker:
@@ -32,10 +35,13 @@ class RedisBroker:
         # connection rather than failing a run's write. Live readers each hold a connection in a
         # blocking XREAD: a pool of their own, sized for many streams, so readers can never take
         # the connections the runs write with (redis-py's default pool fails at 100).
+        # `backslashreplace`: a chunk holding a lone surrogate is stored with it JSON-escaped (`\ud800`,
+        # it can only sit in a JSON string) instead of failing the run's write.
+        codec = {"decode_responses": True, "encoding_errors": "backslashreplace"}
         self._redis = redis.Redis.from_pool(
-            redis.BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=100, timeout=30)
+            redis.BlockingConnectionPool.from_url(url, max_connections=100, timeout=30, **codec)
         )
-        self._readers = redis.from_url(url, decode_responses=True, max_connections=_MAX_READERS)
+        self._readers = redis.from_url(url, max_connections=_MAX_READERS, **codec)
         self._callbacks: dict[str, CancelCallback] = {}
         self._listener: asyncio.Task[None] | None = None
         self._ttl_refreshed: dict[str, float] = {}
@@ -112,6 +118,11 @@ class RedisBroker:
 
     async def exists(self, stream_id: str) -> bool:
         return bool(await self._redis.exists(self._stream_key(stream_id)))
+
+    def is_cursor(self, value: str) -> bool:
+        """A Redis stream entry id, `<ms>-<seq>`, both 64-bit (anything else fails XREAD mid-stream)."""
+        match = _CURSOR.fullmatch(value)
+        return match is not None and all(int(part) < _UINT64 for part in match.groups())
 
     def subscribe(
         self, stream_id: str, after: str | None = None, idle_timeout: float | None = None

@@ -23,6 +23,11 @@ STREAM_HEADERS = {
 }
 
 
+_ESCAPE_SURROGATES = "backslashreplace"
+"""A lone surrogate (from a tool's output, say) is written as its JSON escape `\\ud800`: chunks are
+JSON, and it can only sit inside a JSON string. Strict UTF-8 would end the body mid-stream."""
+
+
 async def _relay(broker: Broker, stream_id: str, after: str | None, keepalive: float) -> AsyncIterator[bytes]:
     # One body write per batch: each write costs an ASGI send and a socket write, per chunk otherwise.
     async for batch in broker.subscribe_batches(stream_id, after=after, idle_timeout=keepalive):
@@ -30,7 +35,8 @@ async def _relay(broker: Broker, stream_id: str, after: str | None, keepalive: f
             yield b": keep-alive\n\n"
         else:
             # `id:` lets a plain SSE client resume with Last-Event-ID; the AI SDK reads only `data:`.
-            yield "".join([f"id: {entry.id}\ndata: {entry.chunk}\n\n" for entry in batch]).encode()
+            text = "".join([f"id: {entry.id}\ndata: {entry.chunk}\n\n" for entry in batch])
+            yield text.encode("utf-8", _ESCAPE_SURROGATES)
 
 
 def sse_response(broker: Broker, stream_id: str, *, after: str | None, keepalive: float) -> StreamingResponse:
