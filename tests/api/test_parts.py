@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from cargohold.db.tables import Message
+from cargohold.db.tables import Chat, Message
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply
@@ -107,3 +107,25 @@ async def test_a_model_error_is_one_sentence(server: Server, tenant: Tenant, llm
     assert errors[0].startswith("The model provider answered HTTP 500")
     listed = (await tenant.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()["messages"]
     assert listed[-1]["status"] == "error" and listed[-1]["errorMessage"] == errors[0]
+
+
+async def test_a_data_part_is_bounded_like_any_free_form_json(server: Server, tenant: Tenant) -> None:
+    big = {"type": "data-note", "data": {"text": "x" * 300_000}}
+    response = await tenant.client.post("/v1/ai/messages/stream", json={**stream_body(), "parts": [big]})
+    assert response.status_code == 400
+    assert response.json()["errorMessage"].startswith("`parts[0].data`: is 300")
+    assert (await tenant.client.get("/v1/ai/chats/list")).json() == {"chats": []}
+
+
+async def test_chat_credits_add_up_as_decimals(server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+    """0.1 + 0.2 credits make 0.3 on the chat, not 0.30000000000000004 (gpt-test: 1 credit per
+    1,000 input tokens)."""
+    chat_uuid = new_uuid()
+    llm.script(Reply(text="a", input_tokens=100, output_tokens=0), Reply(text="b", input_tokens=200, output_tokens=0))
+    await stream_turn(tenant.client, stream_body(chat_uuid))
+    await stream_turn(tenant.client, stream_body(chat_uuid, "again"))
+    chat = (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).json()["chat"]
+    assert chat["creditsUsedCount"] == 0.3
+    async with server.state.sessions() as session:  # stored so too, not only rounded when read
+        stored = await session.scalar(sa.select(Chat.credits_used_count).where(Chat.uuid == uuid.UUID(chat_uuid)))
+    assert stored == 0.3

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_vali
 
 from ..errors import BadRequest
 from .common import UUID4, CamelModel, RequestModel
+from .safe import FreeJsonObject
 
 __all__ = [
     "SLUG_PATTERN",
@@ -43,7 +44,7 @@ class _Action(CamelModel):
     name: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     is_bulk_allowed: bool = Field(default=False, description="One call may carry a list of inputs (`items`).")
-    config: dict[str, Any] = Field(
+    config: FreeJsonObject = Field(
         default_factory=dict, description="Input values pinned for every call; hidden from the model."
     )
 

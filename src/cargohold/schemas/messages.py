@@ -11,6 +11,7 @@ from pydantic_ai.ui.vercel_ai.request_types import SubmitMessage
 from .actions import WithActions
 from .chats import MessageHeader
 from .common import UUID4, CamelModel, RequestModel
+from .safe import FreeJsonObject, FreeJsonObjects
 from .secrets import MaskedActions, MaskedMcpClients
 from .triggers import ChatTrigger
 
@@ -37,7 +38,7 @@ Parts = Annotated[
         "are kept (AI SDK versions differ) but never given to the model.",
     ),
 ]
-JsonObjects = list[dict[str, Any]]
+JsonObjects = FreeJsonObjects
 
 
 class TurnFields(WithActions):
@@ -78,7 +79,7 @@ class MessageCreate(TurnFields):
     agent_uuid: UUID4 | None = None
     release_uuid: UUID4 | None = None
     skill_uuids: list[UUID4] | None = None
-    output: dict[str, Any] | None = None
+    output: FreeJsonObject | None = None
 
 
 class UseChatMessage(CamelModel):

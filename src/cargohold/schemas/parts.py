@@ -17,6 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_ai.ui.vercel_ai import request_types as rt
+from pydantic_core import PydanticCustomError
+
+from .safe import check_free_json
 
 __all__ = ["PartError", "check_parts", "model_view"]
 
@@ -104,6 +107,12 @@ def check_parts(parts: Iterable[Any], sdk_version: int, *, max_parts: int, max_t
         text = view.get("text")
         if isinstance(text, str) and len(text) > max_text_chars:
             raise PartError(f"`parts[{i}].text`: at most {max_text_chars} characters per part")
+        for field in ("data", "input", "output", "providerMetadata"):
+            if field in view:
+                try:
+                    check_free_json(view[field])
+                except PydanticCustomError as exc:
+                    raise PartError(f"`parts[{i}].{field}`: {exc}") from None
 
 
 def model_view(part: Any, sdk_version: int = 7) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ..db.engine import SessionFactory
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
+from ..runtime.credits import CREDITS_DECIMALS
 from ..store.messages import UNFINISHED
 from ..stream.publisher import StreamPublisher
 
@@ -123,7 +124,10 @@ async def finish_message(
                     sa.update(Chat)
                     .where(Chat.uuid == chat_uuid)
                     .values(
-                        credits_used_count=Chat.credits_used_count + credits,
+                        # Summed as a decimal of CREDITS_DECIMALS places: no float noise builds up.
+                        credits_used_count=sa.func.round(
+                            sa.cast(Chat.credits_used_count + credits, sa.Numeric(30, 10)), CREDITS_DECIMALS
+                        ),
                         active_stream_uuid=sa.case(
                             (Chat.active_stream_uuid == message_uuid, None), else_=Chat.active_stream_uuid
                         ),

@@ -23,12 +23,16 @@ from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_core import to_jsonable_python
 
+from ...schemas.safe import readable
 from .actions import failure_text
 
 __all__ = ["GuardedToolset", "cap_output", "guard_tools"]
 
 
 def cap_output(output: Any, max_bytes: int) -> Any:
+    """The output as it may be stored, streamed and given to the model: readable (no lone
+    surrogates, no JSON deeper than the wire allows) and at most `max_bytes` of JSON."""
+    output = readable(output)
     try:
         text = json.dumps(to_jsonable_python(output), ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
