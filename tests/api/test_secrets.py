@@ -385,3 +385,44 @@ async def test_mcp_connect_still_works_with_a_credential(me: Tenant) -> None:
         body = {"mcpClient": {"name": "g", "url": mcp.url, "authentication": auth}}
         response = await me.client.post("/v1/ai/mcpClients/connect", json=body)
         assert response.status_code == 200, response.text
+
+
+class TestPinnedSecretsAtRest:
+    async def test_pinned_secrets_are_sealed_in_messages_releases_and_tool_runs(
+        self, app: Server, me: Tenant, llm: FakeLLM
+    ) -> None:
+        from ..harness import wait_until
+
+        async with webhook_server() as hook:
+            pinned = {"url": hook.url("/ok"), "method": "POST", "headers": {"Authorization": "Bearer pin-s3cr3t"}}
+            created = await me.client.post("/v1/tools", json={"name": "Hook", "url": hook.url("/ok")})
+            background = {
+                "kind": "tool",
+                "slug": "api_bg",
+                "toolUuid": created.json()["tool"]["uuid"],
+                "config": {"apiKey": "pin-s3cr3t"},
+                "waitUntilFinished": False,
+            }
+            actions = [{**HTTP_ACTION, "slug": "api", "config": pinned}, background]
+            agent = await new_agent(me)
+            drafted = await update_draft(me, agent, actions=actions)
+            assert drafted.status_code == 200, drafted.text
+            llm.script(
+                Reply(tool_calls=[ToolCall("api", {"json": {"input": 1}}, id="c1"), ToolCall("api_bg", {}, id="c2")]),
+                Reply(text="Sent."),
+            )
+            response, _ = await stream_turn(me.client, stream_body(actions=actions))
+            assert response.status_code == 200
+            await wait_until(lambda: len(hook.calls) == 2)
+            # The secrets still go where they were pinned to.
+            by_path = {c.headers.get("authorization"): c for c in hook.calls}
+            assert "Bearer pin-s3cr3t" in by_path
+            assert any(b"pin-s3cr3t" in c.body and "authorization" not in c.headers for c in hook.calls)
+        for table, column in (("messages", "actions"), ("releases", "actions"), ("tool_runs", "input")):
+            held = await raw_text(app, f"SELECT CAST({column} AS TEXT) FROM {table}")
+            assert "pin-s3cr3t" not in held and PREFIX in held, (table, held[:300])
+            if column == "actions":  # only the secret is sealed; the rest stays readable
+                assert hook.url("/ok") in held
+        async with app.state.sessions() as session:  # and the app reads them back in clear
+            message = (await session.execute(sa.select(Message).where(Message.type == "assistant"))).scalars().one()
+            assert message.actions[0]["config"]["headers"]["Authorization"] == "Bearer pin-s3cr3t"

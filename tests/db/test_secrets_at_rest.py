@@ -231,3 +231,36 @@ class TestPostgresNeedsAKey:
         _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
         assert proc.returncode == 2 and "CARGOHOLD_SECRET_KEY is not set" in err.decode()
         assert not (tmp_path / "cargohold.key").exists()
+
+
+class TestMigration0006:
+    async def test_seals_pinned_secrets_stored_in_clear(self, make_settings: Callable[..., Settings]) -> None:
+        settings = make_settings(secret_key=KEY)
+        engine = make_engine(settings.database_url, keyring=keyring_from(settings))
+        pinned = [{"kind": "connector", "slug": "api", "config": {"url": "https://x.test", "apiKey": "pk-l3gacy"}}]
+        plain_releases = sa.table("releases", sa.column("uuid", sa.Uuid()), sa.column("actions", JSON))
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_migrate, "0004")
+                ids = await conn.run_sync(_legacy_rows)
+                await conn.run_sync(_migrate, "0005")
+                await conn.execute(
+                    sa.update(plain_releases).where(plain_releases.c.uuid == ids["release"]).values(actions=pinned)
+                )
+            async with engine.begin() as conn:
+                await conn.run_sync(_migrate, "head")
+            async with engine.connect() as conn:
+                held = await conn.run_sync(_raw, "SELECT CAST(actions AS TEXT) FROM releases")
+            assert "pk-l3gacy" not in held and PREFIX in held and "https://x.test" in held
+            async with make_session_factory(engine)() as session:
+                release = await session.get(Release, ids["release"])
+                assert release is not None and release.actions == pinned
+            async with engine.begin() as conn:
+                await conn.run_sync(_migrate, "0005")
+            async with engine.connect() as conn:
+                held = await conn.run_sync(_raw, "SELECT CAST(actions AS TEXT) FROM releases")
+            assert "pk-l3gacy" in held and PREFIX not in held
+        finally:
+            async with engine.begin() as conn:
+                await conn.run_sync(_migrate, "head")
+            await engine.dispose()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..crypto import EncryptedJSON, EncryptedText
+from .sealed import SealedActions, SealedConfig
 from .types import JSONType, UTCDateTime, utcnow
 
 __all__ = ["ApiToken", "Base", "Chat", "McpConnection", "Message", "User", "Workspace"]
@@ -122,7 +123,7 @@ class Message(Base):
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     parts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     # The effective configuration the turn ran with (request fields over the agent's release).
-    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(SealedActions, default=list)
     resources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     capabilities: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     mcp_clients: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
@@ -236,7 +237,7 @@ class Release(Base):
     version: Mapped[str | None] = mapped_column(sa.String(50))
     description: Mapped[str | None] = mapped_column(sa.Text)
     template_slug: Mapped[str | None] = mapped_column(sa.String(200))
-    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(SealedActions, default=list)
     resources: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     capabilities: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     suggested_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
@@ -308,7 +309,7 @@ class ToolRun(Base):
     slug: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(16))
     """executing | executed | failed"""
-    input: Mapped[Any] = mapped_column(JSONType)
+    input: Mapped[Any] = mapped_column(SealedConfig)
     output: Mapped[Any | None] = mapped_column(JSONType)
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
