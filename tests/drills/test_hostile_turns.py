@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ..harness import new_uuid, stream_body, stream_turn
+from ..harness import StreamReader, new_uuid, stream_body
 from ..serve_process import serve_env, serve_process
 
 HOSTILE = [
@@ -37,6 +37,7 @@ async def test_healthz_answers_while_ten_hostile_turns_run(make_settings: Any) -
         make_settings(bootstrap=True),
         CARGOHOLD_BUILTIN_TOOLS='["calculate"]',
         CARGOHOLD_DEFAULT_MODEL="offline:offline",
+        CARGOHOLD_OFFLINE_TOKEN_DELAY="0.05",  # each turn streams for a while: probes land mid-turn
     )
     async with (
         serve_process(env) as served,
@@ -54,17 +55,28 @@ async def test_healthz_answers_while_ten_hostile_turns_run(make_settings: Any) -
                 latencies.append(time.perf_counter() - started)
                 assert response.status_code == 200
 
-        async def hostile(expression: str) -> dict[str, Any]:
+
+        async def hostile(expression: str, begun: asyncio.Event | None = None) -> dict[str, Any]:
             chat_uuid = new_uuid()
-            _, chunks = await stream_turn(client, stream_body(chat_uuid, f"calculate {expression}"))
-            assert chunks[-1] == "[DONE]"
+            body = stream_body(chat_uuid, f"calculate {expression}")
+            async with client.stream("POST", "/v1/ai/messages/stream", json=body) as response:
+                chunks = StreamReader(response)
+                await chunks.until(2)  # `start` and the first step: the turn runs
+                if begun is not None:
+                    begun.set()
+                rest = await chunks.rest(timeout=60)
+            assert rest[-1] == "[DONE]"
             listed = (await client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()
             return listed["messages"][-1]
 
         await hostile("1 + 1")  # warm: the first turn imports what a turn needs
-        prober = asyncio.create_task(probe())
+        await client.get("/healthz")  # and the probe's connection is open
+        started = [asyncio.Event() for _ in HOSTILE]
+        turns = asyncio.gather(*(hostile(e, b) for e, b in zip(HOSTILE, started, strict=True)))
+        await asyncio.wait_for(asyncio.gather(*(b.wait() for b in started)), timeout=60)
+        prober = asyncio.create_task(probe())  # all ten are running now
         try:
-            messages = await asyncio.gather(*(hostile(e) for e in HOSTILE))
+            messages = await turns
         finally:
             done.set()
             await prober
@@ -73,7 +85,6 @@ async def test_healthz_answers_while_ten_hostile_turns_run(make_settings: Any) -
             tool = next(p for p in message["parts"] if p["type"] == "tool-calculate")
             assert tool["state"] == "output-error", tool
         worst = max(latencies)
-        print(sorted(enumerate(latencies), key=lambda x: -x[1])[:5])
         print(
             f"\n/healthz during 10 hostile turns: {len(latencies)} probes, "
             f"p50 {statistics.median(latencies) * 1000:.1f} ms, max {worst * 1000:.1f} ms"

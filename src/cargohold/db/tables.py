@@ -3,9 +3,9 @@ filters on it (see store/)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,15 +33,15 @@ class Base(DeclarativeBase):
 
 class Workspace(Base):
     __tablename__ = "workspaces"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class User(Base):
     __tablename__ = "users"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -50,9 +50,9 @@ class ApiToken(Base):
     """An API token. Only its SHA-256 is stored; `prefix` lets a person tell tokens apart."""
 
     __tablename__ = "api_tokens"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
-    user_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.uuid"))
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), index=True)
+    user_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("users.uuid"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
     name: Mapped[str | None] = mapped_column(sa.String(200))
@@ -62,20 +62,20 @@ class ApiToken(Base):
 
 class Chat(Base):
     __tablename__ = "chats"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    agent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    agent_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    release_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     slug: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str | None] = mapped_column(sa.String(500))
     trigger: Mapped[dict[str, Any]] = mapped_column(JSONType)
     trigger_type: Mapped[str] = mapped_column(sa.String(32))
-    active_stream_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    active_stream_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     credits_used_count: Mapped[float] = mapped_column(sa.Float, default=0.0)
     message_seq: Mapped[int] = mapped_column(sa.Integer, default=0)
     """The `seq` of the chat's newest message: messages are numbered 1, 2, ... within a chat."""
-    last_message_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    last_message_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     last_message_status: Mapped[str | None] = mapped_column(sa.String(16))
     """The status of `last_message_uuid`, kept in step by store/messages.py (`set_status`), so the
     `messageStatuses[]` filter of `chats/list` is an index range scan, not a join per chat."""
@@ -111,13 +111,13 @@ class Chat(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    chat_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("chats.uuid"))
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    chat_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("chats.uuid"))
     seq: Mapped[int] = mapped_column(sa.Integer)
-    agent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    agent_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    release_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     type: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
@@ -133,7 +133,7 @@ class Message(Base):
     temperature: Mapped[float | None] = mapped_column(sa.Float)
     max_steps: Mapped[int | None] = mapped_column(sa.Integer)
     integration_slug: Mapped[str | None] = mapped_column(sa.String(100))
-    connector_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    connector_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     language_model_slug: Mapped[str | None] = mapped_column(sa.String(200))
     evaluated_tools: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -170,8 +170,8 @@ class McpConnection(Base):
     set from the client clears it."""
 
     __tablename__ = "mcp_connections"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
     key: Mapped[str] = mapped_column(sa.String(64))
     url: Mapped[str] = mapped_column(sa.Text)
     credential: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
@@ -193,17 +193,17 @@ class Agent(Base):
     """A named agent; its behaviour lives in its releases (`deployed_release_uuid` is the live one)."""
 
     __tablename__ = "agents"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     name: Mapped[str] = mapped_column(sa.String(200))
     icon: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     description: Mapped[str | None] = mapped_column(sa.Text)
-    folder_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    folder_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     triggers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     template: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     is_read_only: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    deployed_release_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    deployed_release_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -228,11 +228,11 @@ class Release(Base):
     `deployed`; earlier deployed ones are `archived`."""
 
     __tablename__ = "releases"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    agent_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agents.uuid"))
-    parent_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    agent_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("agents.uuid"))
+    parent_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     status: Mapped[str] = mapped_column(sa.String(16))
     version: Mapped[str | None] = mapped_column(sa.String(50))
     description: Mapped[str | None] = mapped_column(sa.Text)
@@ -247,7 +247,7 @@ class Release(Base):
     temperature: Mapped[float | None] = mapped_column(sa.Float)
     max_steps: Mapped[int | None] = mapped_column(sa.Integer)
     integration_slug: Mapped[str | None] = mapped_column(sa.String(100))
-    connector_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    connector_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     language_model_slug: Mapped[str | None] = mapped_column(sa.String(200))
     output: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     heartbeat: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -271,9 +271,9 @@ class Tool(Base):
     created)."""
 
     __tablename__ = "tools"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    user_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
     url: Mapped[str] = mapped_column(sa.String(2000))
@@ -302,9 +302,9 @@ class ToolRun(Base):
     runUuid}` at once; the result is recorded here when it arrives."""
 
     __tablename__ = "tool_runs"
-    uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    workspace_uuid: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
-    message_uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    message_uuid: Mapped[UUID] = mapped_column(sa.Uuid, index=True)
     tool_call_id: Mapped[str] = mapped_column(sa.String(200))
     slug: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(16))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -89,13 +89,13 @@ class AgentUpdate(_TriggersAlias):
 
 
 class Agent(CamelModel):
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
+    uuid: UUID
+    workspace_uuid: UUID
+    user_uuid: UUID | None
     name: str
     icon: dict[str, Any] | None
     description: str | None
-    folder_uuid: uuid.UUID | None
+    folder_uuid: UUID | None
     triggers: list[dict[str, Any]]
     deployments: list[dict[str, Any]] = Field(description="Same as `triggers` (older name).")
     deployed_release: ReleaseSummary | None

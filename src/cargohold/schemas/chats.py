@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -36,12 +36,12 @@ class ChatUpdate(RequestModel):
 class MessageHeader(CamelModel):
     """A message without its content: what `chats/list` shows as `lastMessage`."""
 
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
-    agent_uuid: uuid.UUID | None
-    release_uuid: uuid.UUID | None
-    chat_uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
+    uuid: UUID
+    workspace_uuid: UUID
+    agent_uuid: UUID | None
+    release_uuid: UUID | None
+    chat_uuid: UUID
+    user_uuid: UUID | None
     status: str = Field(description="pending | generating | success | error | cancelled")
     error_message: str | None
     type: str = Field(description="user | assistant")
@@ -52,15 +52,15 @@ class MessageHeader(CamelModel):
 
 
 class Chat(CamelModel):
-    uuid: uuid.UUID
+    uuid: UUID
     slug: str
-    workspace_uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
-    agent_uuid: uuid.UUID | None
-    release_uuid: uuid.UUID | None
+    workspace_uuid: UUID
+    user_uuid: UUID | None
+    agent_uuid: UUID | None
+    release_uuid: UUID | None
     name: str | None
     trigger: dict[str, Any]
-    active_stream_uuid: uuid.UUID | None = Field(
+    active_stream_uuid: UUID | None = Field(
         description="The assistant message streaming now; `GET /v1/ai/chats/{uuid}/stream` re-attaches."
     )
     credits_used_count: Annotated[float, AfterValidator(round_credits)] = Field(

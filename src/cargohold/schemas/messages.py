@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_ai.ui.vercel_ai.request_types import SubmitMessage
@@ -114,7 +114,7 @@ class Usage(CamelModel):
     reasoning_tokens_count: int = 0
     credits_used_count: float = 0.0
     language_model_slug: str | None = None
-    connector_uuid: uuid.UUID | None = None
+    connector_uuid: UUID | None = None
     requests_count: int = Field(default=0, description="Model requests (steps) made.")
     is_estimated: bool = Field(
         default=False,
@@ -138,7 +138,7 @@ class Message(MessageHeader):
     temperature: float | None
     max_steps: int | None
     integration_slug: str | None
-    connector_uuid: uuid.UUID | None
+    connector_uuid: UUID | None
     language_model_slug: str | None
     evaluated_tools: dict[str, Any]
     usage: Usage | None

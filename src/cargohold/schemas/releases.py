@@ -3,9 +3,9 @@ as `tools` (the older name)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -76,8 +76,8 @@ class ReleaseDeploy(ReleaseConfigIn):
 class ReleaseSummary(CamelModel):
     """An agent's `deployedRelease`: a release without its lineage and status."""
 
-    uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
+    uuid: UUID
+    user_uuid: UUID | None
     description: str | None
     template_slug: str | None
     version: str | None
@@ -90,7 +90,7 @@ class ReleaseSummary(CamelModel):
     temperature: float | None
     max_steps: int | None
     integration_slug: str | None
-    connector_uuid: uuid.UUID | None
+    connector_uuid: UUID | None
     language_model_slug: str | None
     mcp_clients: MaskedMcpClients = Field(description="Secrets (tokens, client secrets) are never returned in clear.")
     resources: JsonObjects
@@ -102,9 +102,9 @@ class ReleaseSummary(CamelModel):
 
 
 class Release(ReleaseSummary):
-    parent_uuid: uuid.UUID | None
-    workspace_uuid: uuid.UUID
-    agent_uuid: uuid.UUID
+    parent_uuid: UUID | None
+    workspace_uuid: UUID
+    agent_uuid: UUID
     status: ReleaseStatus
     updated_at: datetime
 

@@ -118,18 +118,19 @@ def _restore(new: Any, old: Any) -> Any:
     if new == MASK:
         return old if old is not None else MASK
     if isinstance(new, dict):
-        previous = old if isinstance(old, dict) else {}
-        return {k: _restore(v, previous.get(k)) for k, v in new.items()}
+        old_fields: dict[str, Any] = old if isinstance(old, dict) else {}
+        return {k: _restore(v, old_fields.get(k)) for k, v in new.items()}
     if isinstance(new, list):
-        previous = old if isinstance(old, list) else []
-        return [_restore(v, previous[i] if i < len(previous) else None) for i, v in enumerate(new)]
+        old_items: list[Any] = old if isinstance(old, list) else []
+        return [_restore(v, old_items[i] if i < len(old_items) else None) for i, v in enumerate(new)]
     return new
 
 
 def _place(action: dict[str, Any]) -> tuple[Any, ...]:
     """What a pinned secret is sent to: the action's target and the url it calls, if pinned."""
-    config = action.get("config") if isinstance(action.get("config"), dict) else {}
-    return (*(action.get(k) for k in _TARGET), config.get("url"))
+    config = action.get("config")
+    url = config.get("url") if isinstance(config, dict) else None
+    return (*(action.get(k) for k in _TARGET), url)
 
 
 def restore_actions(new: list[dict[str, Any]] | None, old: list[dict[str, Any]]) -> list[dict[str, Any]] | None:

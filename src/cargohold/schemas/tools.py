@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import Field, field_validator
 
@@ -111,9 +111,9 @@ class ToolUpdate(RequestModel):
 
 
 class Tool(CamelModel):
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
-    user_uuid: uuid.UUID | None
+    uuid: UUID
+    workspace_uuid: UUID
+    user_uuid: UUID | None
     name: str
     description: str | None
     url: str
@@ -142,9 +142,9 @@ class ToolsEnvelope(CamelModel):
 
 
 class ToolRun(CamelModel):
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
-    message_uuid: uuid.UUID
+    uuid: UUID
+    workspace_uuid: UUID
+    message_uuid: UUID
     tool_call_id: str
     slug: str
     status: str = Field(description="executing | executed | failed")

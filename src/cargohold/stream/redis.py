@@ -155,7 +155,8 @@ class RedisBroker:
                 continue
             quiet_since = time.monotonic()
             batch: list[StreamEntry] = []
-            for entry_id, fields in result[0][1]:
+            entries: list[tuple[str, dict[str, str]]] = result[0][1]  # type: ignore[index,assignment]
+            for entry_id, fields in entries:
                 cursor = entry_id
                 if _END in fields:
                     if batch:

@@ -330,8 +330,12 @@ async def open_mcp_clients(
         setup.opened.append(result)
         names = _model_names(prefix, [t.name for t in result.visible_tools])
         offered = frozenset(names.values())
+
         # Only the tools listed now, under names every provider accepts (`[A-Za-z0-9_-]{1,64}`).
-        toolset = result.toolset.filtered(lambda ctx, tool_def, offered=offered: tool_def.name in offered)
+        def listed(ctx: Any, tool_def: Any, offered: frozenset[str] = offered) -> bool:
+            return tool_def.name in offered
+
+        toolset = result.toolset.filtered(listed)
         setup.toolsets.append(toolset.renamed(names))
         for model_name in names:
             setup.evaluated_tools[model_name] = {

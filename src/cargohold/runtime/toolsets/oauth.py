@@ -100,18 +100,20 @@ async def refresh_grant(
     """`grant_type=refresh_token` at `endpoint`. The new set keeps the old refresh token when the
     server does not rotate it; its expiry is absolute."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "resource": resource}
-    auth: tuple[str, str] | None = None
+    auth: httpx.BasicAuth | None = None
     if client_id:
         basic = "client_secret_basic" in endpoint.auth_methods and "client_secret_post" not in endpoint.auth_methods
         if client_secret and basic:
-            auth = (client_id, client_secret)
+            auth = httpx.BasicAuth(client_id, client_secret)
         else:
             form["client_id"] = client_id
             if client_secret:
                 form["client_secret"] = client_secret
     requested = datetime.now(UTC)
     try:
-        response = await client.post(endpoint.url, data=form, auth=auth, headers={"Accept": "application/json"})
+        response = await client.post(
+            endpoint.url, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT, headers={"Accept": "application/json"}
+        )
     except httpx.TimeoutException:
         raise OAuthError("the token endpoint did not answer in time") from None
     except httpx.HTTPError as exc:
