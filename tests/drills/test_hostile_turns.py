@@ -55,7 +55,6 @@ async def test_healthz_answers_while_ten_hostile_turns_run(make_settings: Any) -
                 latencies.append(time.perf_counter() - started)
                 assert response.status_code == 200
 
-
         async def hostile(expression: str, begun: asyncio.Event | None = None) -> dict[str, Any]:
             chat_uuid = new_uuid()
             body = stream_body(chat_uuid, f"calculate {expression}")
