@@ -160,7 +160,7 @@ def keyring_of(dialect: Dialect) -> Keyring:
     keyring = getattr(dialect, "cargohold_keyring", None)
     if keyring is None:
         raise SecretKeyError("this engine has no keyring: call crypto.attach_keyring(engine, keyring) first")
-    return keyring  # type: ignore[no-any-return]
+    return keyring
 
 
 class EncryptedText(sa.TypeDecorator[str]):

@@ -94,7 +94,7 @@ def clean_record(record: logging.LogRecord) -> None:
     elif record.args:
         record.args = tuple(_clean_arg(a) for a in record.args)
     if record.exc_info and record.exc_info[1] is not None:
-        text = escape(_traceback(record.exc_info))  # type: ignore[arg-type]
+        text = escape(_traceback(record.exc_info))
         record.msg = f"{record.msg} | {text.replace('%', '%%') if record.args else text}"
         record.exc_info = None
         record.exc_text = None
