@@ -1,0 +1,167 @@
+"""`Client`: the synchronous cargohold client (see `cargohold.client`)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..schemas.agents import Agent
+from ..schemas.chats import Chat
+from ..schemas.messages import Message, MessagePair
+from ..schemas.releases import Release, ReleaseSummary
+from ..schemas.tools import Tool, ToolCreated, ToolRun
+from ._requests import Calls as r
+from ._requests import Chunk, Req, error_of, sse_events
+
+__all__ = ["Client"]
+
+FINISHED = frozenset({"success", "error", "cancelled"})
+
+
+class Client:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0, http: httpx.Client | None = None) -> None:
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self._http.headers["Authorization"] = f"Bearer {token}"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _run(self, req: Req) -> Any:
+        response = self._http.request(req.method, req.path, **req.kwargs())
+        return req.read(response.status_code, response.content)
+
+    def create_chat(
+        self, trigger: dict[str, Any] | None = None, name: str | None = None, agent_uuid: Any = None
+    ) -> Chat:
+        return self._run(r.create_chat(trigger, name, agent_uuid))
+
+    def list_chats(self, limit: int = 50, offset: int = 0, **filters: Any) -> list[Chat]:
+        return self._run(r.list_chats(limit, offset, **filters))
+
+    def get_chat(self, chat_uuid: Any) -> Chat:
+        return self._run(r.get_chat(chat_uuid))
+
+    def rename_chat(self, chat_uuid: Any, name: str | None) -> Chat:
+        return self._run(r.rename_chat(chat_uuid, name))
+
+    def delete_chat(self, chat_uuid: Any) -> None:
+        self._run(r.delete_chat(chat_uuid))
+
+    def get_message(self, message_uuid: Any) -> Message:
+        return self._run(r.get_message(message_uuid))
+
+    def list_messages(self, chat_uuid: Any, limit: int = 50, offset: int = 0) -> list[Message]:
+        return self._run(r.list_messages(chat_uuid, limit, offset))
+
+    def delete_message(self, message_uuid: Any) -> None:
+        self._run(r.delete_message(message_uuid))
+
+    def create_agent(self, **fields: Any) -> Agent:
+        return self._run(r.create_agent(fields))
+
+    def list_agents(self) -> list[Agent]:
+        return self._run(r.list_agents())
+
+    def get_agent(self, agent_uuid: Any) -> Agent:
+        return self._run(r.get_agent(agent_uuid))
+
+    def update_agent(self, agent_uuid: Any, **fields: Any) -> Agent:
+        return self._run(r.update_agent(agent_uuid, fields))
+
+    def delete_agent(self, agent_uuid: Any) -> None:
+        self._run(r.delete_agent(agent_uuid))
+
+    def get_draft(self, agent_uuid: Any) -> Release:
+        return self._run(r.get_draft(agent_uuid))
+
+    def update_draft(self, agent_uuid: Any, **fields: Any) -> Release:
+        return self._run(r.update_draft(agent_uuid, fields))
+
+    def deploy_draft(self, agent_uuid: Any, **fields: Any) -> Release:
+        return self._run(r.deploy_draft(agent_uuid, fields))
+
+    def get_release(self, release_uuid: Any) -> Release:
+        return self._run(r.get_release(release_uuid))
+
+    def list_releases(self, agent_uuid: Any) -> list[ReleaseSummary]:
+        return self._run(r.list_releases(agent_uuid))
+
+    def create_tool(self, **fields: Any) -> ToolCreated:
+        return self._run(r.create_tool(fields))
+
+    def list_tools(self) -> list[Tool]:
+        return self._run(r.list_tools())
+
+    def get_tool(self, tool_uuid: Any) -> Tool:
+        return self._run(r.get_tool(tool_uuid))
+
+    def update_tool(self, tool_uuid: Any, **fields: Any) -> Tool:
+        return self._run(r.update_tool(tool_uuid, fields))
+
+    def delete_tool(self, tool_uuid: Any) -> None:
+        self._run(r.delete_tool(tool_uuid))
+
+    def get_tool_run(self, run_uuid: Any) -> ToolRun:
+        return self._run(r.get_tool_run(run_uuid))
+
+    def send(self, text: str | None = None, *, parts: list[dict[str, Any]] | None = None, **fields: Any) -> MessagePair:
+        """`POST /v1/ai/messages`: store a turn and run it in the background (see `wait`)."""
+        result: MessagePair = self._run(r.create_message(r.message_fields(text, parts, fields)))
+        return result
+
+    def wait(self, message_uuid: Any, *, timeout: float = 120.0, every: float = 0.2) -> Message:
+        """Poll a message until it is finished (`success`, `error` or `cancelled`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.get_message(message_uuid)
+            if message.status in FINISHED:
+                return message
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"message {message_uuid} is still {message.status} after {timeout:g}s")
+            time.sleep(every)
+
+    def cancel(self, *message_uuids: Any) -> None:
+        self._run(r.cancel_messages(list(message_uuids)))
+
+    def stream(
+        self,
+        text: str | None = None,
+        *,
+        chat_uuid: Any = None,
+        parts: list[dict[str, Any]] | None = None,
+        **fields: Any,
+    ) -> Iterator[Chunk]:
+        """`POST /v1/ai/messages/stream`: one turn, its chunks as they come (a new chat unless
+        `chat_uuid`). The first chunk is `StartChunk` with the assistant message's uuid."""
+        body = r.stream_body(chat_uuid or uuid.uuid4(), text, parts, fields)
+        yield from self._stream("POST", "/v1/ai/messages/stream", json=body)
+
+    def resume(self, chat_uuid: Any, last_event_id: str | None = None) -> Iterator[Chunk]:
+        """`GET /v1/ai/chats/{uuid}/stream`: the chat's active stream (from the start, or after
+        `last_event_id`); nothing when the chat has none."""
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        yield from self._stream("GET", f"/v1/ai/chats/{chat_uuid}/stream", headers=headers)
+
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Chunk]:
+        state: dict[str, str | None] = {"id": None}
+        with self._http.stream(method, path, **kwargs) as response:
+            if response.status_code == 204:
+                return
+            if response.status_code >= 400:
+                raise error_of(response.status_code, response.read())
+            for line in response.iter_lines():
+                for chunk in sse_events([line], state):
+                    if chunk is None:
+                        return
+                    yield chunk
