@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from .chat import chat_command
 from .crypto import SecretKeyError, keyring_from
 from .db.engine import make_engine, make_session_factory
 from .db.migrate import upgrade
@@ -23,6 +24,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 secrets_app = typer.Typer(help="Secrets at rest.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+app.command("chat")(chat_command)
 
 
 @app.command()
