@@ -1,4 +1,4 @@
-"""`cargohold serve`, `cargohold token create`."""
+"""`cargohold serve`, `cargohold token create`, `cargohold dataset add`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ __all__ = ["app"]
 app = typer.Typer(help="cargohold: a self-hostable server for AI agents that chat.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+dataset_app = typer.Typer(help="Datasets: external SQL databases a workspace's models read.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 
 
 @app.command()
@@ -61,3 +63,36 @@ def token_create(
 ) -> None:
     """Print a new API token for a workspace. It is shown once and stored hashed."""
     typer.echo(asyncio.run(_create_token(Settings(), workspace, name)))
+
+
+async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url: str) -> uuid.UUID:
+    from .datasets.admin import add_connector_dataset
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        return await add_connector_dataset(engine, settings.database_url, workspace, slug, url)
+    finally:
+        await engine.dispose()
+
+
+@dataset_app.command("add")
+def dataset_add(
+    workspace: Annotated[uuid.UUID, typer.Option(help="Workspace uuid.")],
+    slug: Annotated[str, typer.Option(help="Names the dataset in SQL: `<slug>.<model>`.")],
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar="CARGOHOLD_DATASET_URL",
+            help="SQLAlchemy URL of the database (PostgreSQL or SQLite); stored encrypted, never shown.",
+        ),
+    ],
+) -> None:
+    """Attach an external SQL database to a workspace as a read-only `connector` dataset."""
+    from .datasets.admin import DatasetRefused
+
+    try:
+        dataset_uuid = asyncio.run(_add_dataset(Settings(), workspace, slug, url))
+    except DatasetRefused as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(str(dataset_uuid))
