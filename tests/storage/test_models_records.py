@@ -176,3 +176,11 @@ class TestIsolation:
         assert response.status_code == 400 and "not a model" in response.json()["errorMessage"]
         owner_rows = await query(owner, "SELECT _id, name FROM native.orders")
         assert owner_rows.json()["rows"] == [{"_id": "secret", "name": "Top secret"}]
+
+
+class TestJsonValues:
+    async def test_objects_and_arrays_read_back_the_same_on_both(self, tenant: Tenant) -> None:
+        model = await create_model(tenant)
+        await create_records(tenant, model, [{"_id": "a", "meta": {"k": [1, "x"]}, "tags": ["t"], "paid": True}])
+        rows = await query(tenant, "SELECT meta, tags, paid FROM native.orders")
+        assert rows.json()["rows"] == [{"meta": {"k": [1, "x"]}, "tags": ["t"], "paid": True}]

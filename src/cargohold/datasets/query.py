@@ -9,7 +9,9 @@ native one (cargohold's database) or one connector's database.
 
 from __future__ import annotations
 
+import json
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,16 +52,35 @@ async def _run(conn: AsyncConnection, sql: str, cap: int, timeout_seconds: float
         await conn.rollback()
 
 
+def _decode_json(result: QueryResult, models: list[StorageModel]) -> QueryResult:
+    """SQLite hands JSON values back as text and booleans as 0/1 where PostgreSQL decodes them:
+    output columns named as an object, array or boolean column of the models read are decoded,
+    so both give the same rows."""
+    slugs = {c["slug"] for m in models for c in m.columns if c["type"] in ("object", "array")}
+    flags = {c["slug"] for m in models for c in m.columns if c["type"] == "boolean"}
+    for row in result.rows if slugs or flags else []:
+        for key in slugs.intersection(row):
+            value = row[key]
+            if isinstance(value, str) and value[:1] in ("{", "["):
+                with suppress(ValueError):
+                    row[key] = json.loads(value)
+        for key in flags.intersection(row):
+            if row[key] in (0, 1) and not isinstance(row[key], bool):
+                row[key] = bool(row[key])
+    return result
+
+
 async def _run_on(session: AsyncSession, dataset: Dataset, build: Any, cap: int, timeout_seconds: float) -> QueryResult:
-    """`build(dialect) -> (views, query)` is run for the dataset's dialect, then the query."""
+    """`build(dialect) -> (views, query, models)` is run for the dataset's dialect, then the query."""
     if dataset.kind == "native":
         conn = await session.connection()
-        views, query = build(conn.dialect)
-        return await run_read_only(conn, wrap_query(views, query, cap), cap=cap, timeout_seconds=timeout_seconds)
+        views, query, models = build(conn.dialect)
+        result = await run_read_only(conn, wrap_query(views, query, cap), cap=cap, timeout_seconds=timeout_seconds)
+        return _decode_json(result, models) if conn.dialect.name == "sqlite" else result
     assert dataset.url is not None
     try:
         async with connector_engine(dataset.url) as engine, engine.connect() as conn:
-            views, query = build(engine.dialect)
+            views, query, _ = build(engine.dialect)
             return await _run(conn, wrap_query(views, query, cap), cap, timeout_seconds)
     except ConnectorError as exc:
         raise QueryFailed(str(exc)) from None
@@ -86,7 +107,7 @@ async def run_workspace_query(
         dataset = next(iter(chosen.values()))
     models = {m.slug.lower(): m for m in await store.list_models(session, workspace_uuid, dataset.uuid)}
 
-    def build(dialect: Any) -> tuple[dict[str, str], str]:
+    def build(dialect: Any) -> tuple[dict[str, str], str, list[StorageModel]]:
         views: dict[str, str] = {}
         names: dict[str, str] = {}
 
@@ -100,7 +121,7 @@ async def run_workspace_query(
             return names[model.slug]
 
         query = guard_query(sql, dialect.name, resolve)
-        return views, query
+        return views, query, [models[n.lower()] for n in names]
 
     return await _run_on(session, dataset, build, cap, timeout_seconds)
 
@@ -119,7 +140,7 @@ class ResourceTarget:
 async def run_resource_query(
     session: AsyncSession, target: ResourceTarget, sql: str, *, cap: int, timeout_seconds: float
 ) -> QueryResult:
-    def build(dialect: Any) -> tuple[dict[str, str], str]:
+    def build(dialect: Any) -> tuple[dict[str, str], str, list[StorageModel]]:
         try:
             view = model_view(dialect.name, target.model).select(
                 dialect.name, filter=target.filter, selected=target.selected
@@ -131,6 +152,6 @@ async def run_resource_query(
         def resolve(schema: str | None, name: str) -> str | None:
             return "_ch_r" if schema is None and name.lower() == target.slug.lower() else None
 
-        return views, guard_query(sql, dialect.name, resolve)
+        return views, guard_query(sql, dialect.name, resolve), [target.model]
 
     return await _run_on(session, target.dataset, build, cap, timeout_seconds)

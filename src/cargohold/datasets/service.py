@@ -58,7 +58,11 @@ def _keyring(state: AppState) -> None:
 
 async def list_datasets(state: AppState, who: Principal) -> list[Dataset]:
     _keyring(state)
-    async with state.sessions() as session, session.begin():
+    async with state.reads() as session:
+        found = await store.list_datasets(session, who.workspace_uuid)
+    if any(d.kind == "native" for d in found):
+        return found
+    async with state.sessions() as session, session.begin():  # the first time: create the native one
         await store.native_dataset(session, who.workspace_uuid)
         return await store.list_datasets(session, who.workspace_uuid)
 
