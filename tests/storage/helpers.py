@@ -14,6 +14,7 @@ COLUMNS = [
     {"slug": "meta", "type": "object", "label": "Meta"},
     {"slug": "tags", "type": "array", "label": "Tags"},
     {"slug": "extra", "type": "any", "label": "Extra"},
+    {"slug": "lines", "type": "array", "label": "Lines"},
 ]
 
 

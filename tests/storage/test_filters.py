@@ -27,6 +27,7 @@ ROWS = [
         "meta": {"city": "Paris", "zip": 75001, "vip": True},
         "tags": ["a"],
         "extra": 1,
+        "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 5}],
     },
     {
         "_id": "r2",
@@ -37,10 +38,19 @@ ROWS = [
         "meta": {"city": "Lyon"},
         "tags": [],
         "extra": "x",
+        "lines": [{"sku": "A", "qty": 1}],
     },
     {"_id": "r3", "name": "", "amount": 0, "paid": None, "due": None, "meta": None, "tags": None},
     {"_id": "r4", "amount": -5, "paid": True, "due": "2023-12-31T23:59:59Z", "meta": {"city": "paris"}, "tags": ["b"]},
-    {"_id": "r5", "name": "Gamma 100%", "paid": False, "due": "2025-01-01", "meta": {"zip": 69000}, "extra": {"k": 1}},
+    {
+        "_id": "r5",
+        "name": "Gamma 100%",
+        "paid": False,
+        "due": "2025-01-01",
+        "meta": {"zip": 69000},
+        "extra": {"k": 1},
+        "lines": ["loose", {"sku": "C", "qty": 9}],
+    },
     {"_id": "r6", "name": "al_pha", "amount": 10, "meta": {"city": "Nice", "vip": False}},
 ]
 ALL = ["r1", "r2", "r3", "r4", "r5", "r6"]
@@ -56,6 +66,14 @@ def one(condition: dict[str, Any]) -> dict[str, Any]:
 
 def prop(path: str, kind: str, operator: str, **fields: Any) -> dict[str, Any]:
     return {"kind": "objectProperty", "propertySlug": path, "propertyKind": kind, "operator": operator, **fields}
+
+
+def match(column: str, conjonction: str, *conditions: dict[str, Any]) -> dict[str, Any]:
+    return cond("array", column, "matchConditions", conjonction=conjonction, propertyConditions=list(conditions))
+
+
+def element(kind: str, operator: str, path: str | None = None, **fields: Any) -> dict[str, Any]:
+    return {"propertyKind": kind, "operator": operator, **({"propertySlug": path} if path else {}), **fields}
 
 
 GOLDEN: list[tuple[dict[str, Any], list[str]]] = [
@@ -151,6 +169,35 @@ GOLDEN: list[tuple[dict[str, Any], list[str]]] = [
     (one({"columnSlug": "meta", **prop("city", "string", "isNull")}), ["r3", "r5"]),
     (one({"columnSlug": "meta", **prop("zip", "number", "greaterThan", value=70000)}), ["r1"]),
     # array, any
+    (one(match("tags", "and", element("string", "is", values="a"))), ["r1"]),
+    (one(match("tags", "or", element("string", "is", values="b"), element("string", "is", values="zz"))), ["r4"]),
+    (one(match("tags", "and", element("string", "isNotNull"))), ["r1", "r4"]),
+    (one(match("lines", "and", element("string", "is", "sku", values="A"))), ["r1", "r2"]),
+    (
+        one(
+            match(
+                "lines",
+                "and",
+                element("string", "is", "sku", values="A"),
+                element("number", "greaterThan", "qty", value=1),
+            )
+        ),
+        ["r1"],
+    ),
+    (
+        one(
+            match(
+                "lines",
+                "and",
+                element("string", "is", "sku", values="B"),
+                element("number", "lowerThan", "qty", value=3),
+            )
+        ),
+        [],
+    ),
+    (one(match("lines", "and", element("string", "startsWith", values="loo"))), ["r5"]),
+    (one(match("lines", "or", element("number", "greaterThan", "qty", value=8))), ["r5"]),
+    (one(cond("array", "lines", "isNull")), ["r3", "r4", "r6"]),
     (one(cond("array", "tags", "isNull")), ["r3", "r5", "r6"]),
     (one(cond("array", "tags", "isNotNull")), ["r1", "r2", "r4"]),
     (one(cond("any", "extra", "isNull")), ["r3", "r4", "r6"]),

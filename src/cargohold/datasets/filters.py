@@ -8,10 +8,12 @@ columns of the model's view. The same filter gives the same rows on SQLite and P
 PostgreSQL's does not), `isNot`/`doesNotContain` keep null values, `between` is inclusive, dates
 are compared in their canonical text form (`columns.canonical_date`).
 
-Object properties (`objectProperty`, and `matchConditions` of an object column) read a path of
-the object: `{kind: "objectProperty", columnSlug, propertySlug: "a.b", propertyKind: string |
-number | boolean | date, operator, ...}`; in `propertyConditions` the `columnSlug` is that of the
-object column and may be left out.
+An array's `matchConditions` holds when one element matches its `propertyConditions` (each reads
+a property of an object element, or the element itself without `propertySlug`). Object
+properties (`objectProperty`, and `matchConditions` of an object column) read a path of the
+object: `{kind: "objectProperty", columnSlug, propertySlug: "a.b", propertyKind: string | number |
+boolean | date, operator, ...}`; in `propertyConditions` the `columnSlug` is that of the object
+column and may be left out.
 """
 
 from __future__ import annotations
@@ -116,9 +118,9 @@ class _Compiler:
             case "object" | "array":
                 if ref.kind not in (kind, "any"):
                     raise FilterInvalid(f"{where}: column `{slug}` is of type {ref.kind}, not {kind}")
+                if op == "matchConditions" and kind == "array":
+                    return self.elements(where, ref, raw)
                 if op == "matchConditions":
-                    if kind == "array":
-                        raise FilterInvalid(f"{where}: `matchConditions` on an array is not supported yet")
                     _keys(where, raw, COMMON_KEYS | {"conjonction", "propertyConditions"})
                     props = raw.get("propertyConditions") or []
                     if not isinstance(props, list):
@@ -145,6 +147,45 @@ class _Compiler:
         if op == "isNotNull":
             return text.is_not(None)
         raise FilterInvalid(f"{where}: unknown operator `{op}` (allowed: isNull, isNotNull)")
+
+    def elements(self, where: str, ref: ColumnRef, raw: Any) -> sa.ColumnElement[bool]:
+        """An array matches when one of its elements matches the property conditions (a property of
+        an object element, or the element itself when `propertySlug` is left out)."""
+        _keys(where, raw, COMMON_KEYS | {"conjonction", "propertyConditions"})
+        props = raw.get("propertyConditions") or []
+        if not isinstance(props, list):
+            raise FilterInvalid(f"{where}: `propertyConditions` must be a list")
+        if self.dialect == "postgresql":
+            doc = sa.type_coerce(ref.value, postgresql.JSONB)
+            each: Any = sa.func.jsonb_array_elements(doc).table_valued("value").alias("e")
+        else:
+            each = sa.func.json_each(ref.value).table_valued("value", "type").alias("e")
+        parts = [self.element(f"{where}.propertyConditions[{i}]", each, p) for i, p in enumerate(props)]
+        matched = _join(raw.get("conjonction", "and"), where, parts)
+        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(matched))
+
+    def element(self, where: str, each: Any, raw: Any) -> sa.ColumnElement[bool]:
+        _keys(where, raw, COMMON_KEYS | {"propertySlug", "propertyKind", "value", "values", "firstValue", "lastValue"})
+        path = raw.get("propertySlug") or ""
+        keys = path.split(".") if path else []
+        if not all(k.isidentifier() for k in keys):
+            raise FilterInvalid(f"{where}: `propertySlug` must be a dotted path of names (`address.city`)")
+        kind = raw.get("propertyKind", "string")
+        if kind not in ("string", "number", "date", "boolean"):
+            raise FilterInvalid(f"{where}: `propertyKind` must be string, number, date or boolean")
+        if self.dialect == "postgresql":
+            doc = sa.type_coerce(each.c.value, postgresql.JSONB)
+            text: sa.ColumnElement[Any] = doc.op("#>>")(sa.literal("{" + ",".join(keys) + "}", sa.Text))
+            value: sa.ColumnElement[Any] = {
+                "number": sa.cast(text, sa.Numeric),
+                "boolean": sa.cast(text, sa.Boolean),
+            }.get(kind, text)
+        elif keys:
+            path_literal = sa.literal("$." + ".".join(f'"{k}"' for k in keys))
+            value = text = sa.case((each.c.type == "object", sa.func.json_extract(each.c.value, path_literal)))
+        else:
+            value = text = sa.case((each.c.type.not_in(["object", "array"]), each.c.value))
+        return self.scalar(where, kind, value, text, raw, {"propertySlug", "propertyKind"})
 
     def property(self, where: str, ref: ColumnRef, raw: Any, slug: str) -> sa.ColumnElement[bool]:
         _keys(where, raw, COMMON_KEYS | {"propertySlug", "propertyKind", "value", "values", "firstValue", "lastValue"})
