@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..conftest import PG_URL, MakeTenant, Tenant
-from ..harness import Server
+from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
+from ..harness import Server, kind, stream_body, stream_turn
 from .helpers import create_model, query
 
 SECRET_KEY = "test-secret-key-for-connectors-0123456789"
@@ -174,3 +175,37 @@ class TestConnectorDatasets:
         assert refused.returncode != 0 and "native" in refused.stderr
         unreachable = add_dataset(server, tenant, "w2", "postgresql://user:hunter2@127.0.0.1:1/nowhere")
         assert unreachable.returncode != 0 and "hunter2" not in unreachable.stderr + unreachable.stdout
+
+    async def test_a_connector_model_as_a_resource(
+        self, server: Server, tenant: Tenant, warehouse: str, llm: FakeLLM
+    ) -> None:
+        assert add_dataset(server, tenant, "warehouse", warehouse).returncode == 0
+        datasets = (await tenant.client.get("/v1/storage/datasets/list")).json()["datasets"]
+        connector = next(d for d in datasets if d["slug"] == "warehouse")
+        model = (await connector_model(tenant, connector, "customers", "table", {"table": "customers"})).json()["model"]
+        active = {"kind": "boolean", "columnSlug": "active", "operator": "isTrue"}
+        resource = {
+            "kind": "model",
+            "slug": "clients",
+            "modelUuid": model["uuid"],
+            "filter": {"conjonction": "and", "groups": [{"conjonction": "and", "conditions": [active]}]},
+            "selectedColumnSlugs": ["name", "country"],
+        }
+        llm.script(
+            Reply(
+                tool_calls=[
+                    ToolCall("clients", {"sql": "SELECT name, country FROM clients ORDER BY name"}, id="q"),
+                    ToolCall("clients", {"sql": "SELECT score FROM clients"}, id="hidden"),
+                    ToolCall("clients", {"sql": "SELECT * FROM internal_secrets"}, id="other"),
+                ]
+            ),
+            Reply(text="Two active clients."),
+        )
+        _, chunks = await stream_turn(tenant.client, stream_body(resources=[resource]))
+        outputs = {c["toolCallId"]: c["output"] for c in chunks if kind(c) == "tool-output-available"}
+        errors = {c["toolCallId"]: c["errorText"] for c in chunks if kind(c) == "tool-output-error"}
+        rows = [{"name": "Ada", "country": "UK"}, {"name": "Linus", "country": "FI"}]
+        assert outputs == {"q": {"outcome": "executed", "data": {"rows": rows, "truncated": False}}}
+        assert set(errors) == {"hidden", "other"}
+        expected_dialect = "PostgreSQL" if warehouse.startswith("postgres") else "SQLite"
+        assert expected_dialect in llm.requests[0]["tools"][0]["function"]["description"]

@@ -71,6 +71,12 @@ def _describe(resource: ModelResource, columns: list[dict[str, Any]], limit: int
     return "\n\n".join(lines)
 
 
+def _dialect_of(url: str | None, native: str) -> str:
+    if url is None:
+        return native
+    return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
 def _fit(rows: list[dict[str, Any]], truncated: bool, budget: int) -> dict[str, Any]:
     """Rows that fit the turn's tool output budget (the last ones dropped, `truncated` set)."""
     size = 60
@@ -120,7 +126,7 @@ async def model_resource(resource: ModelResource, ctx: TurnContext) -> ToolSourc
         Tool.from_schema(
             query,
             name=resource.slug,
-            description=_describe(resource, columns, limit, engine.dialect.name),
+            description=_describe(resource, columns, limit, _dialect_of(dataset.url, engine.dialect.name)),
             json_schema=SQL_SCHEMA,
             takes_ctx=True,
         )
