@@ -36,6 +36,10 @@ class TestDatasetsAndModels:
         )
         assert again.status_code == 409 and again.json()["reason"] == "duplicateSlug"
 
+        ddl = (await tenant.client.get(f"/v1/storage/models/{model['uuid']}/ddl")).json()
+        assert ddl["dialect"] in ("sqlite", "postgresql")
+        assert ddl["ddl"].startswith('CREATE TABLE "native"."orders" (\n  "_id" ') and '"amount" ' in ddl["ddl"]
+
         updated = await tenant.client.put(f"/v1/storage/models/{model['uuid']}", json={"name": "Orders 2"})
         assert updated.status_code == 200 and updated.json()["model"]["name"] == "Orders 2"
         listed_models = (await tenant.client.get("/v1/storage/models/list")).json()["models"]

@@ -16,6 +16,7 @@ from ..schemas.storage import (
     DatasetsEnvelope,
     Model,
     ModelCreate,
+    ModelDdl,
     ModelEnvelope,
     ModelsEnvelope,
     ModelUpdate,
@@ -57,6 +58,11 @@ async def list_models(state: State, who: Caller) -> ModelsEnvelope:
 @router.get("/models/{uuid}", summary="Get a data model")
 async def get_model(state: State, who: Caller, uuid: UUID4) -> ModelEnvelope:
     return ModelEnvelope(model=_model(await service.read_model(state, who, uuid)))
+
+
+@router.get("/models/{uuid}/ddl", summary="The model's table as SQL queries see it, and their dialect")
+async def get_model_ddl(state: State, who: Caller, uuid: UUID4) -> ModelDdl:
+    return ModelDdl.model_validate(await service.model_ddl(state, who, uuid))
 
 
 @router.put("/models/{uuid}", summary="Update a data model")

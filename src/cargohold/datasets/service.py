@@ -15,6 +15,7 @@ from ..schemas.storage import ModelCreate, ModelUpdate, RecordsList
 from ..state import AppState
 from ..store import storage as store
 from ..store.workspaces import Principal
+from . import ddl
 from .errors import (
     DatasetNotFound,
     DuplicateSlug,
@@ -40,6 +41,7 @@ __all__ = [
     "list_datasets",
     "list_models",
     "list_records",
+    "model_ddl",
     "read_dataset",
     "read_model",
     "remove_records",
@@ -197,6 +199,16 @@ async def delete_model(state: AppState, who: Principal, model_uuid: uuid.UUID) -
         await drop_indexes(session, model)
         await store.delete_records(session, who.workspace_uuid, model.uuid, None)
         model.deleted_at = utcnow()
+
+
+async def model_ddl(state: AppState, who: Principal, model_uuid: uuid.UUID) -> dict[str, Any]:
+    _keyring(state)
+    model = await read_model(state, who, model_uuid)
+    async with state.reads() as session:
+        dataset = await store.get_dataset(session, who.workspace_uuid, model.dataset_uuid)
+    if dataset is None:
+        raise DatasetNotFound()
+    return ddl.model_ddl(model, dataset, state.engine.dialect.name)
 
 
 async def list_columns(state: AppState, who: Principal, model_uuid: uuid.UUID) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ __all__ = [
     "DatasetsEnvelope",
     "Model",
     "ModelCreate",
+    "ModelDdl",
     "ModelEnvelope",
     "ModelUpdate",
     "ModelsEnvelope",
@@ -103,6 +104,11 @@ class Model(CamelModel):
 
 class ModelEnvelope(CamelModel):
     model: Model
+
+
+class ModelDdl(CamelModel):
+    ddl: str = Field(description='`CREATE TABLE "<datasetSlug>"."<modelSlug>" (...)` as queries see it.')
+    dialect: Literal["postgresql", "sqlite"]
 
 
 class ModelsEnvelope(CamelModel):
