@@ -207,5 +207,7 @@ class TestConnectorDatasets:
         rows = [{"name": "Ada", "country": "UK"}, {"name": "Linus", "country": "FI"}]
         assert outputs == {"q": {"outcome": "executed", "data": {"rows": rows, "truncated": False}}}
         assert set(errors) == {"hidden", "other"}
+        writable, _ = await stream_turn(tenant.client, stream_body(resources=[{**resource, "isReadOnly": False}]))
+        assert writable.status_code == 400 and "connector datasets are read only" in writable.json()["errorMessage"]
         expected_dialect = "PostgreSQL" if warehouse.startswith("postgres") else "SQLite"
         assert expected_dialect in llm.requests[0]["tools"][0]["function"]["description"]

@@ -20,6 +20,7 @@ async def model_resource_problem(
     model_uuid: uuid.UUID | None,
     filter: dict[str, Any] | None,
     selected: list[str] | None,
+    is_read_only: bool = True,
 ) -> str | None:
     """Why the resource cannot be used in this workspace (a sentence), or None."""
     if model_uuid is None:
@@ -27,6 +28,8 @@ async def model_resource_problem(
     model = await store.get_model(session, workspace_uuid, model_uuid)
     if model is None:
         return f"model {model_uuid} not found in this workspace"
+    if not is_read_only and model.kind != "native":
+        return "`isReadOnly: false` is for native models only: connector datasets are read only"
     dialect = session.get_bind().dialect.name
     try:
         model_view(dialect, model).select(dialect, filter=filter, selected=selected)

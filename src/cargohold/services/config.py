@@ -125,7 +125,12 @@ async def check_resources(
             case ModelResource():
                 if bind and (
                     problem := await model_resource_problem(
-                        session, workspace_uuid, resource.model_uuid, resource.filter, resource.selected_column_slugs
+                        session,
+                        workspace_uuid,
+                        resource.model_uuid,
+                        resource.filter,
+                        resource.selected_column_slugs,
+                        resource.is_read_only,
                     )
                 ):
                     raise BadRequest(f"{where}: {problem}")

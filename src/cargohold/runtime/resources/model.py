@@ -94,10 +94,23 @@ async def model_resource(resource: ModelResource, ctx: TurnContext) -> ToolSourc
         return _unavailable(resource, f"resource `{resource.slug}` names no model (`modelUuid`)")
     engine: AsyncEngine = ctx.sessions.kw["bind"]
     ensure_keyring(ctx.settings.database_url, engine)
-    async with ctx.sessions() as session:
-        model = await store.get_model(session, ctx.workspace_uuid, resource.model_uuid)
-        dataset = None if model is None else await store.get_dataset(session, ctx.workspace_uuid, model.dataset_uuid)
+    # Reads go through a reader pool: on SQLite `query_only` connections that never take the write lock.
+    reader = make_reader_engine(ctx.settings.database_url, engine)
+    ensure_keyring(ctx.settings.database_url, reader)
+    reads = async_sessionmaker(reader, expire_on_commit=False)
+    try:
+        async with reads() as session:
+            model = await store.get_model(session, ctx.workspace_uuid, resource.model_uuid)
+            dataset = (
+                None if model is None else await store.get_dataset(session, ctx.workspace_uuid, model.dataset_uuid)
+            )
+    except BaseException:
+        if reader is not engine:
+            await reader.dispose()
+        raise
     if model is None or dataset is None:
+        if reader is not engine:
+            await reader.dispose()
         return _unavailable(resource, f"the model of resource `{resource.slug}` was not found (deleted?)")
     selected = resource.selected_column_slugs
     target = ResourceTarget(resource.slug, model, dataset, resource.filter, selected)
@@ -105,12 +118,8 @@ async def model_resource(resource: ModelResource, ctx: TurnContext) -> ToolSourc
     limit = min(resource.limit or DEFAULT_LIMIT, 1000)
     budget = int(ctx.settings.max_tool_output_bytes * 0.9)
     source = ToolSource()
-    # Reads go through a reader pool: on SQLite `query_only` connections that never take the write lock.
-    reader = make_reader_engine(ctx.settings.database_url, engine)
     if reader is not engine:
-        ensure_keyring(ctx.settings.database_url, reader)
         source.closers.append(reader.dispose)
-    reads = async_sessionmaker(reader, expire_on_commit=False)
 
     async def query(run: RunContext[Any], sql: str) -> dict[str, Any]:
         try:
