@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from .guard import GLOT_DIALECT, KEEP, QueryRefused, guard_query
+from .runner import QueryFailed, run_read_only, wrap_query
 
 __all__ = ["ConnectorError", "async_url", "connector_engine", "query_columns", "table_columns", "type_of"]
 
@@ -133,19 +135,32 @@ async def query_columns(url: str, query: str) -> tuple[str, list[dict[str, Any]]
             raise ConnectorError(f"`config.query`: {exc}") from None
         try:
             async with engine.connect() as conn:
-                result = await conn.exec_driver_sql(f"SELECT * FROM ({checked}) AS _ch_q LIMIT 1")
-                keys = list(result.keys())
-                row = result.first()
-                await conn.rollback()
-        except (DBAPIError, OSError) as exc:
-            message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise ConnectorError(f"`config.query` failed on the connector's database: {message}") from None
+                try:
+                    result = await run_read_only(conn, wrap_query({}, checked, 1), cap=1, timeout_seconds=10.0)
+                finally:
+                    await conn.rollback()
+        except QueryFailed as exc:
+            raise ConnectorError(f"`config.query` failed on the connector's database: {exc}") from None
+        except OSError as exc:
+            raise ConnectorError(f"the connector's database cannot be reached ({type(exc).__name__})") from None
+    row = result.rows[0] if result.rows else {}
     columns = []
-    for i, key in enumerate(keys):
-        value = None if row is None else row[i]
-        kind = "any" if value is None else type_of(_python_type(value))
+    for key in result.columns:
+        value = row.get(key)
+        kind = "any" if value is None else _kind_of_value(value)
         columns.append(_column(_safe_slug(key), kind))
     return checked, columns
+
+
+def _kind_of_value(value: Any) -> str:
+    """The column type of an `sql` model's column, from a value of its first row (as JSON)."""
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-":
+        try:
+            datetime.fromisoformat(value)
+            return "date"
+        except ValueError:
+            pass
+    return type_of(_python_type(value))
 
 
 def _python_type(value: Any) -> Any:

@@ -30,6 +30,7 @@ class QueryFailed(ValueError):
 class QueryResult:
     rows: list[dict[str, Any]]
     truncated: bool
+    columns: tuple[str, ...] = ()
 
 
 def json_value(value: Any) -> Any:
@@ -86,4 +87,4 @@ async def run_read_only(conn: AsyncConnection, sql: str, *, cap: int, timeout_se
         if handler_set:
             await raw.set_progress_handler(None, 1000)
     rows = [{k: json_value(v) for k, v in zip(keys, row, strict=False)} for row in fetched[:cap]]
-    return QueryResult(rows, len(fetched) > cap)
+    return QueryResult(rows, len(fetched) > cap, tuple(keys))
