@@ -57,6 +57,8 @@ class TestDatasetsAndModels:
             ({**base, "config": {"columns": [{"slug": "_x", "type": "string", "label": "A"}]}}, "modelNotCompatible"),
             ({**base, "extractorSlug": "table", "config": {"table": "x"}}, "modelNotCompatible"),
             ({**base, "datasetUuid": "6f1c1f61-8bd5-4b39-9c45-3a1f5bd8d0c1", "config": {}}, "datasetNotFound"),
+            ({**base, "config": {}, "schedule": {"every": "1h"}}, "modelNotCompatible"),
+            ({**base, "config": {"columns": [], "nope": 1}}, "modelNotCompatible"),
         ]
         for body, reason in cases:
             response = await tenant.client.post("/v1/storage/models", json=body)
@@ -173,6 +175,17 @@ class TestIsolation:
             assert response.status_code == 404, (method, path, response.text)
             assert response.json()["reason"] in ("modelNotFound", "datasetNotFound"), (method, path)
         assert (await intruder.client.get("/v1/storage/models/list")).json() == {"models": []}
+        # Nor can a turn of the intruder's use the owner's model as a resource.
+        resource = {"kind": "model", "slug": "orders", "modelUuid": uuid}
+        response = await intruder.client.post(
+            "/v1/ai/messages/stream",
+            json={
+                "chatUuid": "0b0e4f3c-1d2a-4b5c-8d9e-0f1a2b3c4d5e",
+                "parts": [{"type": "text", "text": "hi"}],
+                "resources": [resource],
+            },
+        )
+        assert response.status_code == 400 and "not found in this workspace" in response.json()["errorMessage"]
         other = await native_dataset(intruder)
         assert other["uuid"] != dataset["uuid"]
         # Its own native dataset has the same slug, but SQL never reaches the owner's rows.

@@ -99,8 +99,16 @@ def model_out(model: StorageModel) -> dict[str, Any]:
     }
 
 
+def _refuse_unsupported(body: ModelCreate | ModelUpdate) -> None:
+    # Models are read live (no sync schedule) and folders are not served: never silently ignored.
+    for name, value in (("schedule", body.schedule), ("folderUuid", body.folder_uuid)):
+        if value is not None:
+            raise ModelNotCompatible(f"`{name}` is not supported by this cargohold version; send null or omit it")
+
+
 async def create_model(state: AppState, who: Principal, body: ModelCreate) -> StorageModel:
     _keyring(state)
+    _refuse_unsupported(body)
     async with state.reads() as session:
         dataset = await store.get_dataset(session, who.workspace_uuid, body.dataset_uuid)
     if dataset is None:
@@ -158,6 +166,7 @@ async def read_model(state: AppState, who: Principal, model_uuid: uuid.UUID) -> 
 
 async def update_model(state: AppState, who: Principal, model_uuid: uuid.UUID, body: ModelUpdate) -> StorageModel:
     _keyring(state)
+    _refuse_unsupported(body)
     model = await read_model(state, who, model_uuid)
     changes: dict[str, Any] = {}
     if body.config is not None:
