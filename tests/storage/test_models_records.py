@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..conftest import MakeTenant, Tenant
 from ..harness import Server
 from .helpers import create_model, create_records, native_dataset, query
@@ -201,3 +203,31 @@ class TestJsonValues:
         await create_records(tenant, model, [{"_id": "a", "meta": {"k": [1, "x"]}, "tags": ["t"], "paid": True}])
         rows = await query(tenant, "SELECT meta, tags, paid FROM native.orders")
         assert rows.json()["rows"] == [{"meta": {"k": [1, "x"]}, "tags": ["t"], "paid": True}]
+
+
+class TestIndexes:
+    async def test_indexed_columns_get_an_index_of_their_own(self, server: Server, tenant: Tenant) -> None:
+        async def names() -> set[str]:
+            if server.state.engine.dialect.name == "postgresql":
+                sql = "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_sr_%'"
+            else:
+                sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_sr_%'"
+            async with server.state.engine.connect() as conn:
+                return {row[0] for row in await conn.execute(sa.text(sql))}
+
+        columns = [
+            {"slug": "name", "type": "string", "label": "Name", "isIndexed": True},
+            {"slug": "amount", "type": "number", "label": "Amount", "isIndexed": True},
+        ]
+        model = await create_model(tenant, columns=columns)
+        prefix = "ix_sr_" + model["uuid"].replace("-", "")
+        assert len({n for n in await names() if n.startswith(prefix)}) == 2
+        columns[1]["isIndexed"] = False
+        updated = await tenant.client.put(f"/v1/storage/models/{model['uuid']}", json={"config": {"columns": columns}})
+        assert updated.status_code == 200, updated.text
+        assert len({n for n in await names() if n.startswith(prefix)}) == 1
+        changed = [{**columns[0]}, {**columns[1], "type": "string"}]
+        refused = await tenant.client.put(f"/v1/storage/models/{model['uuid']}", json={"config": {"columns": changed}})
+        assert refused.status_code == 400 and "cannot be changed" in refused.json()["errorMessage"]
+        await tenant.client.delete(f"/v1/storage/models/{model['uuid']}")
+        assert not {n for n in await names() if n.startswith(prefix)}
