@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlglot
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -84,7 +85,7 @@ async def _run_on(session: AsyncSession, dataset: Dataset, build: Any, cap: int,
             return await _run(conn, wrap_query(views, query, cap), cap, timeout_seconds)
     except ConnectorError as exc:
         raise QueryFailed(str(exc)) from None
-    except OSError as exc:
+    except (OSError, DBAPIError) as exc:  # connecting failed (its message may name the host: only its type)
         raise QueryFailed(f"the connector `{dataset.slug}` cannot be reached ({type(exc).__name__})") from None
 
 
