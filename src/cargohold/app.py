@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import agents, chats, mcp_clients, messages, releases, tools
+from .api import agents, chats, mcp_clients, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
 from .api.errors import install_error_handlers
 from .api.web import web_router
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(releases.router)
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
+    app.include_router(storage.router)
     app.include_router(web_router())
 
     _without_422(app)

@@ -1,4 +1,5 @@
-"""`cargohold serve`, `cargohold token create`, `cargohold secrets rotate`."""
+"""`cargohold serve`, `cargohold token create`, `cargohold secrets rotate`, `cargohold dataset add`,
+`cargohold chat`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ app.add_typer(token_app, name="token")
 secrets_app = typer.Typer(help="Secrets at rest.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
 app.command("chat")(chat_command)
+
+
+dataset_app = typer.Typer(help="Datasets: external SQL databases a workspace's models read.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 
 
 @app.command()
@@ -87,6 +92,17 @@ async def _rotate(settings: Settings) -> int:
         await engine.dispose()
 
 
+async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url: str) -> uuid.UUID:
+    from .datasets.admin import add_connector_dataset
+
+    engine = make_engine(settings.database_url, keyring=keyring_from(settings))
+    try:
+        await upgrade(engine)
+        return await add_connector_dataset(engine, settings.database_url, workspace, slug, url)
+    finally:
+        await engine.dispose()
+
+
 @secrets_app.command("rotate")
 def secrets_rotate() -> None:
     """Re-encrypt every stored secret with the first key of CARGOHOLD_SECRET_KEY; then the keys
@@ -97,3 +113,25 @@ def secrets_rotate() -> None:
         typer.echo(f"cargohold: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"re-encrypted {count} stored secrets with the first key")
+
+
+@dataset_app.command("add")
+def dataset_add(
+    workspace: Annotated[uuid.UUID, typer.Option(help="Workspace uuid.")],
+    slug: Annotated[str, typer.Option(help="Names the dataset in SQL: `<slug>.<model>`.")],
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar="CARGOHOLD_DATASET_URL",
+            help="SQLAlchemy URL of the database (PostgreSQL or SQLite); stored encrypted, never shown.",
+        ),
+    ],
+) -> None:
+    """Attach an external SQL database to a workspace as a read-only `connector` dataset."""
+    from .datasets.admin import DatasetRefused
+
+    try:
+        dataset_uuid = asyncio.run(_add_dataset(Settings(), workspace, slug, url))
+    except DatasetRefused as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(str(dataset_uuid))

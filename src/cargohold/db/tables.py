@@ -314,3 +314,83 @@ class ToolRun(Base):
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Dataset(Base):
+    """Where a workspace's data models live: its one `native` dataset (records stored here), or a
+    `connector` dataset the operator attached (`cargohold dataset add`): an external SQL database
+    that is only ever read. `url` is a secret: encrypted at rest, never returned or logged."""
+
+    __tablename__ = "storage_datasets"
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    slug: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    """native | connector"""
+    url: Mapped[str | None] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index(
+            "ux_storage_datasets_ws_slug",
+            "workspace_uuid",
+            "slug",
+            unique=True,
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+    )
+
+
+class StorageModel(Base):
+    """A data model: a native table of records, or a connector's `table` / `sql` extractor."""
+
+    __tablename__ = "storage_models"
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    dataset_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("storage_datasets.uuid"))
+    slug: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    extractor_slug: Mapped[str] = mapped_column(sa.String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    columns: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    id_column_slug: Mapped[str] = mapped_column(sa.String(64))
+    title_column_slug: Mapped[str] = mapped_column(sa.String(64))
+    time_column_slug: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index(
+            "ux_storage_models_dataset_slug",
+            "dataset_uuid",
+            "slug",
+            unique=True,
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+        sa.Index("ix_storage_models_ws_created", "workspace_uuid", "created_at"),
+    )
+
+
+class StorageRecord(Base):
+    """A record of a native model: its values in `data` (checked against the model's columns),
+    read as typed columns through `datasets/views.py`."""
+
+    __tablename__ = "storage_records"
+    model_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("storage_models.uuid"), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.Uuid)
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    emitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    __table_args__ = (
+        sa.Index("ix_storage_records_model_emitted", "model_uuid", "emitted_at"),
+        sa.Index("ix_storage_records_model_title", "model_uuid", "title"),
+    )

@@ -13,6 +13,7 @@ from typing import Any
 from ..schemas.capabilities import Capability
 from ..schemas.resources import FileResource, ModelResource, parse_resources
 from .context import ToolSource, TurnContext
+from .resources.model import model_resource
 
 __all__ = ["build_sources"]
 
@@ -27,7 +28,7 @@ async def _resource_tools(resource: ModelResource | FileResource, ctx: TurnConte
     # Each kind is checked before it is stored (services/config.py); reaching here unserved is a bug.
     match resource:
         case ModelResource():
-            raise SourceUnavailable("model resources are not served by this cargohold version")
+            return await model_resource(resource, ctx)
         case FileResource():
             raise SourceUnavailable("file resources are not served by this cargohold version")
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..datasets.resources import model_resource_problem
 from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
@@ -170,7 +171,17 @@ async def check_resources(
             raise BadRequest(f"{where}: the slug is taken by the built-in tool of that name; choose another")
         match resource:
             case ModelResource():
-                raise BadRequest(f"{where}: `model` resources are not supported by this cargohold version yet")
+                if bind and (
+                    problem := await model_resource_problem(
+                        session,
+                        workspace_uuid,
+                        resource.model_uuid,
+                        resource.filter,
+                        resource.selected_column_slugs,
+                        resource.is_read_only,
+                    )
+                ):
+                    raise BadRequest(f"{where}: {problem}")
             case FileResource():
                 raise BadRequest(f"{where}: `file` resources are not supported by this cargohold version yet")
     return [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in resources]
