@@ -20,8 +20,6 @@ from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
 from ..harness import Server, kind, stream_body, stream_turn
 from .helpers import create_model, query
 
-SECRET_KEY = "test-secret-key-for-connectors-0123456789"
-
 
 def _ext_url(backend: str, tmp_path: Path) -> str:
     if backend == "postgres":
@@ -33,7 +31,6 @@ def _ext_url(backend: str, tmp_path: Path) -> str:
 @pytest.fixture
 async def warehouse(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """The external database, with a `customers` table and a table no model names."""
-    monkeypatch.setenv("CARGOHOLD_SECRET_KEY", SECRET_KEY)
     url = _ext_url(backend, tmp_path)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
@@ -64,12 +61,12 @@ async def warehouse(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def add_dataset(server: Server, tenant: Tenant, slug: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CARGOHOLD_DATABASE_URL": server.state.settings.database_url,
-        "CARGOHOLD_SECRET_KEY": SECRET_KEY,
-        "CARGOHOLD_DATASET_URL": url,
-    }
+    # The CLI reads the key the way the server does: the server's setting, else the key file
+    # generated beside its SQLite database.
+    env = {k: v for k, v in os.environ.items() if k != "CARGOHOLD_SECRET_KEY"}
+    env |= {"CARGOHOLD_DATABASE_URL": server.state.settings.database_url, "CARGOHOLD_DATASET_URL": url}
+    if server.state.settings.secret_key is not None:
+        env["CARGOHOLD_SECRET_KEY"] = server.state.settings.secret_key.get_secret_value()
     command = [sys.executable, "-m", "cargohold", "dataset", "add", "--workspace", str(tenant.workspace_uuid)]
     return subprocess.run([*command, "--slug", slug], env=env, capture_output=True, text=True, timeout=60)
 
