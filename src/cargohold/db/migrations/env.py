@@ -4,6 +4,7 @@ alembic CLI, the `sqlalchemy.url` option (`alembic -x url=...`)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection
@@ -16,8 +17,16 @@ from cargohold.settings import Settings
 target_metadata = Base.metadata
 
 
+def _include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    """Per-model record indexes (`ix_sr_<model>_*`, datasets/indexes.py) belong to models, not to
+    the metadata: autogenerate must not propose dropping them."""
+    return not (kind == "index" and reflected and (name or "").startswith("ix_sr_"))
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, include_object=_include
+    )
     with context.begin_transaction():
         context.run_migrations()
 
