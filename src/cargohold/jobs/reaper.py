@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from ..db.types import utcnow
+from ..runtime.credits import UsageRecord
 from ..services.finish import INTERRUPTED, Ending, finish_message
 from ..services.ports import Executor
 from ..state import AppState
@@ -45,14 +46,14 @@ async def reap_once(state: AppState) -> list[uuid.UUID]:
 
 def _ending(parts: Any, usage: Any, meta: Any) -> Ending:
     """What the last heartbeat saved; `evaluatedTools` stays as stored."""
-    usage = dict(usage or {})
+    record = UsageRecord.of_stored(usage)
     return Ending(
         "error",
         "error",
         INTERRUPTED,
         parts=list(parts or []),
-        usage=usage,
-        meta={**(meta or {}), "steps": usage.get("requestsCount", 0)},
+        usage=record,
+        meta={**(meta or {}), "steps": record.requests_count},
     )
 
 

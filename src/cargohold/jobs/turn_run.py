@@ -27,7 +27,7 @@ from sqlalchemy.engine import CursorResult
 from ..db.tables import Message
 from ..runtime.agent import AgentSpec, build_agent
 from ..runtime.context import ToolSource, TurnContext
-from ..runtime.credits import add_usage, usage_record
+from ..runtime.credits import UsageRecord, add_usage, usage_record
 from ..runtime.failures import describe_failure
 from ..runtime.history import to_model_messages
 from ..runtime.models import ModelChoice
@@ -85,7 +85,7 @@ class TurnRun:
     usage: RunUsage = field(default_factory=RunUsage)
     token: CancellationToken = field(default_factory=CancellationToken)
     evaluated: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sub_usage: list[dict[str, Any]] = field(default_factory=list)
+    sub_usage: list[UsageRecord] = field(default_factory=list)
     publisher: StreamPublisher | None = None
     slug: str = "offline"
 
@@ -184,7 +184,7 @@ class TurnRun:
         reason = "max-steps" if agent.hit_step_bound else (result.finish_reason or "stop")
         return Ending("success", reason, meta=meta)
 
-    def _usage(self, *, complete: bool) -> dict[str, Any]:
+    def _usage(self, *, complete: bool) -> UsageRecord:
         # A model call still streaming (or cut off) has reported no usage: count what it streamed.
         assert self.publisher is not None
         unreported = 0 if complete else self.publisher.parts.step_chars
@@ -205,7 +205,7 @@ class TurnRun:
                         .values(
                             lease_expires_at=lease_until(settings.lease_seconds),
                             parts=copy.deepcopy(self.publisher.parts.parts),
-                            usage=self._usage(complete=False),
+                            usage=self._usage(complete=False).wire(),
                             evaluated_tools=self.evaluated,
                         )
                     )

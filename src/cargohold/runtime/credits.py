@@ -8,11 +8,21 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 from pydantic_ai.usage import RunUsage
 
 from ..settings import ModelPrice
 
-__all__ = ["CREDITS_DECIMALS", "add_credits", "add_usage", "credits_for", "round_credits", "usage_record"]
+__all__ = [
+    "CREDITS_DECIMALS",
+    "UsageRecord",
+    "add_credits",
+    "add_usage",
+    "credits_for",
+    "round_credits",
+    "usage_record",
+]
 
 CREDITS_DECIMALS = 6
 _QUANTUM = Decimal(1).scaleb(-CREDITS_DECIMALS)
@@ -45,10 +55,37 @@ def credits_for(usage: RunUsage, slug: str, prices: dict[str, ModelPrice]) -> fl
     return round_credits(credits)
 
 
+class UsageRecord(BaseModel):
+    """A message's `usage`, typed: what is stored on the message and sent as the `finish` chunk's
+    `messageMetadata.usage` (camelCase on the wire, as Cargo's)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True, extra="ignore")
+
+    input_tokens_count: int = 0
+    output_tokens_count: int = 0
+    tokens_used_count: int = 0
+    cache_read_tokens_count: int = 0
+    cache_write_tokens_count: int = 0
+    reasoning_tokens_count: int = 0
+    credits_used_count: float = 0.0
+    language_model_slug: str | None = None
+    connector_uuid: str | None = None
+    requests_count: int = 0
+    is_estimated: bool = False
+
+    @classmethod
+    def of_stored(cls, value: Any) -> UsageRecord:
+        """The record a row holds (written by any earlier version: missing fields are 0)."""
+        return cls.model_validate(value) if isinstance(value, dict) else cls()
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
 def usage_record(
     usage: RunUsage, slug: str, prices: dict[str, ModelPrice], *, unreported_output_chars: int = 0
-) -> dict[str, Any]:
-    """The stored/wire `usage` object (camelCase, as the API returns it).
+) -> UsageRecord:
+    """The message's `usage` for a run's `RunUsage`, with credits from the price table.
 
     A model call cut off mid-stream (cancel, error, crash) never reports its usage, yet the
     provider bills what it streamed; `unreported_output_chars` adds an estimate of those output
@@ -64,40 +101,40 @@ def usage_record(
             details=dict(usage.details or {}),
         )
     details = usage.details or {}
-    return {
-        "inputTokensCount": usage.input_tokens,
-        "outputTokensCount": usage.output_tokens,
-        "tokensUsedCount": usage.input_tokens + usage.output_tokens,
-        "cacheReadTokensCount": usage.cache_read_tokens,
-        "cacheWriteTokensCount": usage.cache_write_tokens,
-        "reasoningTokensCount": int(details.get("reasoning_tokens", 0)),
-        "creditsUsedCount": credits_for(usage, slug, prices),
-        "languageModelSlug": slug,
-        "connectorUuid": None,
-        "requestsCount": usage.requests,
-        "isEstimated": bool(estimated),
-    }
+    return UsageRecord(
+        input_tokens_count=usage.input_tokens,
+        output_tokens_count=usage.output_tokens,
+        tokens_used_count=usage.input_tokens + usage.output_tokens,
+        cache_read_tokens_count=usage.cache_read_tokens,
+        cache_write_tokens_count=usage.cache_write_tokens,
+        reasoning_tokens_count=int(details.get("reasoning_tokens", 0)),
+        credits_used_count=credits_for(usage, slug, prices),
+        language_model_slug=slug,
+        requests_count=usage.requests,
+        is_estimated=bool(estimated),
+    )
 
 
 _SUMMED = (
-    "inputTokensCount",
-    "outputTokensCount",
-    "tokensUsedCount",
-    "cacheReadTokensCount",
-    "cacheWriteTokensCount",
-    "reasoningTokensCount",
-    "requestsCount",
+    "input_tokens_count",
+    "output_tokens_count",
+    "tokens_used_count",
+    "cache_read_tokens_count",
+    "cache_write_tokens_count",
+    "reasoning_tokens_count",
+    "requests_count",
 )
 
 
-def add_usage(record: dict[str, Any], others: list[dict[str, Any]]) -> dict[str, Any]:
+def add_usage(record: UsageRecord, others: list[UsageRecord]) -> UsageRecord:
     """A message's usage with its sub-agents' usage (tokens, requests and credits) added."""
     if not others:
         return record
-    total = dict(record)
-    for other in others:
-        for key in _SUMMED:
-            total[key] = total.get(key, 0) + other.get(key, 0)
-        total["creditsUsedCount"] = add_credits(total["creditsUsedCount"], other.get("creditsUsedCount", 0.0))
-        total["isEstimated"] = bool(total.get("isEstimated")) or bool(other.get("isEstimated"))
-    return total
+    totals = {key: getattr(record, key) + sum(getattr(o, key) for o in others) for key in _SUMMED}
+    return record.model_copy(
+        update={
+            **totals,
+            "credits_used_count": add_credits(record.credits_used_count, *(o.credits_used_count for o in others)),
+            "is_estimated": record.is_estimated or any(o.is_estimated for o in others),
+        }
+    )

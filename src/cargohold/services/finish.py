@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from ..db.engine import SessionFactory
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
-from ..runtime.credits import CREDITS_DECIMALS
+from ..runtime.credits import CREDITS_DECIMALS, UsageRecord
 from ..store.messages import UNFINISHED
 from ..stream.publisher import StreamPublisher
 
@@ -45,7 +45,7 @@ class Ending:
     `cancelled` or `error`."""
     error_message: str | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: UsageRecord = field(default_factory=UsageRecord)
     evaluated_tools: dict[str, Any] | None = None
     """None keeps what the row holds."""
     meta: dict[str, Any] = field(default_factory=dict)
@@ -97,12 +97,13 @@ async def finish_message(
         with suppress(Exception):  # a broker failure must not keep the row from being finished
             await publisher.emit_dict({"type": "error", "errorText": ending.error_message or "error"})
     parts = close_parts(ending.parts, ending.status)
-    credits = float(ending.usage.get("creditsUsedCount") or 0)
+    credits = ending.usage.credits_used_count
+    usage = ending.usage.wire()
     values: dict[str, Any] = {
         "status": ending.status,
         "error_message": ending.error_message,
         "parts": parts,
-        "usage": ending.usage,
+        "usage": usage,
         "meta": {**ending.meta, "finishReason": ending.finish_reason},
         "finished_at": utcnow(),
         "lease_expires_at": None,
@@ -139,7 +140,7 @@ async def finish_message(
     finally:
         if publisher is not None:
             with suppress(Exception):
-                await publisher.emit_dict(finish_chunk(ending.usage, ending.finish_reason))
+                await publisher.emit_dict(finish_chunk(usage, ending.finish_reason))
             try:
                 await publisher.close()
             except Exception:  # the row is finished; a reader of this stream ends when it expires

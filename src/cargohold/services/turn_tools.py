@@ -20,6 +20,7 @@ from pydantic_ai import Tool
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.toolsets import AbstractToolset
 
+from ..runtime.credits import UsageRecord
 from ..runtime.plugins import ActionContext
 from ..runtime.toolsets.actions import BoundAction, Call, StartBackground, actions_toolset
 from ..runtime.toolsets.webhook import WebhookCall, call_webhook
@@ -55,7 +56,7 @@ class TurnScope:
     chain: tuple[uuid.UUID, ...] = (NO_AGENT,)
     """The agents running, outermost first (`NO_AGENT` for a turn with no agent): an agent already
     in it may not be called again."""
-    sub_usage: list[dict[str, Any]] = field(default_factory=list)
+    sub_usage: list[UsageRecord] = field(default_factory=list)
     """Usage records of sub-agent turns, added to the message's usage and credits."""
 
     @property
