@@ -26,6 +26,26 @@ class Server:
     uvicorn: uvicorn.Server
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopped at once: its main loop waits on an event instead of polling
+    `should_exit` every 0.1 s (which cost every test a tenth of a second per server it stops)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.stopping = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        while not self.should_exit:
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=1.0)
+            except TimeoutError:
+                await self.on_tick(10)  # the Date header, once a second
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self.stopping.set()
+
+
 @asynccontextmanager
 async def start_server(settings: Settings) -> AsyncIterator[Server]:
     app = create_app(settings)
@@ -34,7 +54,7 @@ async def start_server(settings: Settings) -> AsyncIterator[Server]:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
     )
-    srv = uvicorn.Server(config)
+    srv = PromptServer(config)
     task = asyncio.create_task(srv.serve())
     await wait_until(lambda: srv.started or task.done(), timeout=20)
     if task.done():
@@ -44,7 +64,7 @@ async def start_server(settings: Settings) -> AsyncIterator[Server]:
     try:
         yield Server(f"http://127.0.0.1:{port}", app.state.cargohold, srv)
     finally:
-        srv.should_exit = True
+        srv.stop()
         await asyncio.wait_for(task, timeout=20)
 
 

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Send
 
-from ..harness import wait_until
+from ..harness import PromptServer, wait_until
 
 NO_REPLY_LEFT = "fake LLM: no scripted reply left"
 
@@ -121,7 +121,7 @@ class FakeLLM:
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-        server = self._server = uvicorn.Server(config)
+        server = self._server = PromptServer(config)
         task = self._task = asyncio.create_task(server.serve(sockets=[self._sock]))
         await wait_until(lambda: server.started or task.done(), timeout=10)
         if task.done():
@@ -131,7 +131,7 @@ class FakeLLM:
     async def stop(self) -> None:
         self._stopping.set()  # releases hanging replies, so their connections can close
         if self._server is not None and self._task is not None:
-            self._server.should_exit = True
+            self._server.stop()
             await asyncio.wait_for(self._task, timeout=10)
         if self._sock is not None:
             self._sock.close()
