@@ -131,6 +131,14 @@ async def test_reasons_are_clear(owner: Tenant) -> None:
         assert reason in (await query(owner, sql)).json()["errorMessage"], sql
 
 
+async def test_text_that_does_not_tokenize_is_a_400(owner: Tenant) -> None:
+    """Found by the fuzz drill: sqlglot's tokenizer error (not a ParseError) was a 500."""
+    for sql in ("$", "\u00b0[", "SELECT '", "`"):
+        response = await query(owner, sql)
+        assert response.status_code == 400, (sql, response.text)
+        assert response.json()["reason"] == "queryNotAllowed"
+
+
 async def test_reads_are_allowed(owner: Tenant) -> None:
     sql = """
         WITH big AS (SELECT _id, amount FROM native.orders WHERE amount >= 290)

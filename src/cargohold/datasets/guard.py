@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 __all__ = ["ALLOWED_FUNCTIONS", "KEEP", "QueryRefused", "check_clause", "guard_query"]
 
@@ -181,7 +181,7 @@ class QueryRefused(ValueError):
 def _parse(sql: str, dialect: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read=GLOT_DIALECT[dialect]) if s is not None]
-    except ParseError as exc:
+    except SqlglotError as exc:
         raise QueryRefused(f"the query is not valid SQL: {str(exc).splitlines()[0]}") from None
     if not statements:
         raise QueryRefused("the query is empty")
@@ -258,7 +258,7 @@ def check_clause(clause: str, dialect: str, columns: set[str]) -> str:
     subqueries, with allow-listed functions only. Returns it as SQL text of `dialect`."""
     try:
         node = sqlglot.parse_one(clause, read=GLOT_DIALECT[dialect], into=exp.Condition)
-    except (ParseError, ValueError) as exc:
+    except (SqlglotError, ValueError) as exc:
         raise QueryRefused(f"the clause is not a valid SQL expression: {str(exc).splitlines()[0]}") from None
     _check_nodes(node)  # type: ignore[arg-type]
     for sub in node.walk():

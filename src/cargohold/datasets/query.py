@@ -19,7 +19,7 @@ import sqlglot
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 from ..db.tables import Dataset, StorageModel
 from ..store import storage as store
@@ -41,7 +41,7 @@ def model_view(dialect: str, model: StorageModel) -> ModelView:
 def _schemas_named(sql: str, dialect: str) -> set[str]:
     try:
         statements = sqlglot.parse(sql, read=GLOT_DIALECT.get(dialect, "postgres"))
-    except ParseError as exc:
+    except SqlglotError as exc:
         raise QueryRefused(f"the query is not valid SQL: {str(exc).splitlines()[0]}") from None
     return {t.db for s in statements if s is not None for t in s.find_all(exp.Table) if t.db}
 
