@@ -15,6 +15,7 @@ from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.body import BodyLimit, check_request
 from .api.errors import install_error_handlers
+from .api.ops import ops_router
 from .api.web import web_router
 from .bootstrap import bootstrap
 from .crypto import keyring_from
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
     app.include_router(web_router())
+    app.include_router(ops_router())
 
     _without_422(app)
 
