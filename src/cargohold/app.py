@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.body import BodyLimit, check_request
+from .api.cors import install_cors
 from .api.errors import install_error_handlers
 from .api.ops import ops_router
 from .api.web import web_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    install_cors(app, settings.cors_origins)  # outermost: preflights answered before anything else
     install_error_handlers(app)
     app.include_router(chats.router)
     app.include_router(messages.router)
