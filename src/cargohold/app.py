@@ -26,6 +26,7 @@ from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
 from .jobs.tool_runs import BackgroundToolRuns
 from .logs import install_log_hygiene
+from .metrics import MetricsMiddleware
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList, guarded_client
 from .runtime.plugins import Plugins
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
     install_cors(app, settings.cors_origins)  # outermost: preflights answered before anything else
     install_error_handlers(app)
     app.include_router(chats.router)

@@ -1,4 +1,5 @@
-"""Operations routes, outside the Cargo API: `GET /readyz` (the database and the broker answer).
+"""Operations routes, outside the Cargo API: `GET /readyz` (the database and the broker answer)
+and `GET /metrics` (Prometheus' text format, see metrics.py).
 
 `/healthz` (in app.py) says the process is up; `/readyz` says it can serve: each check runs with a
 short timeout, and a 503 names the checks that failed (never a URL or a credential)."""
@@ -13,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from .. import metrics
 from ..state import AppState
 from .deps import State
 
@@ -64,5 +66,9 @@ def ops_router() -> APIRouter:
             body = {"status": "unavailable", "failed": failed, "checks": checks}
             return JSONResponse(body, status_code=503, headers={"cache-control": "no-store"})
         return JSONResponse({"status": "ok", "checks": checks}, headers={"cache-control": "no-store"})
+
+    @router.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
 
     return router
