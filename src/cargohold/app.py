@@ -15,6 +15,7 @@ from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, tools
 from .api.body import BodyLimit, check_request
 from .api.cors import install_cors
+from .api.docs import docs_router
 from .api.errors import install_error_handlers
 from .api.ops import ops_router
 from .api.web import web_router
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hostable server for AI agents that chat: the AI section of the Cargo API.",
         lifespan=lifespan,
+        docs_url=None,  # served by docs_router with local assets; ReDoc (CDN only) is off
+        redoc_url=None,
         dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mcp_clients.router)
     app.include_router(web_router())
     app.include_router(ops_router())
+    app.include_router(docs_router(app.title))
 
     _without_422(app)
 
