@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,7 +96,7 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceInfo:
-    uuid: uuid.UUID
+    uuid: UUID
     name: str
     created_at: datetime
     active_tokens: int
@@ -105,8 +106,8 @@ class WorkspaceInfo:
 class TokenInfo:
     """What may be shown of a token: never the token, nor its hash."""
 
-    uuid: uuid.UUID
-    workspace_uuid: uuid.UUID
+    uuid: UUID
+    workspace_uuid: UUID
     name: str | None
     created_at: datetime
     revoked_at: datetime | None
