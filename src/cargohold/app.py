@@ -14,7 +14,10 @@ from fastapi.openapi.utils import get_openapi
 from . import __version__
 from .api import agents, chats, mcp_clients, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
+from .api.cors import install_cors
+from .api.docs import docs_router
 from .api.errors import install_error_handlers
+from .api.ops import ops_router
 from .api.web import web_router
 from .bootstrap import bootstrap
 from .crypto import keyring_from
@@ -24,6 +27,7 @@ from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
 from .jobs.tool_runs import BackgroundToolRuns
 from .logs import install_log_hygiene
+from .metrics import MetricsMiddleware
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList, guarded_client
 from .runtime.plugins import Plugins
@@ -113,9 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Self-hostable server for AI agents that chat: the AI section of the Cargo API.",
         lifespan=lifespan,
+        docs_url=None,  # served by docs_router with local assets; ReDoc (CDN only) is off
+        redoc_url=None,
         dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    install_cors(app, settings.cors_origins)  # outermost: preflights answered before anything else
     install_error_handlers(app)
     app.include_router(chats.router)
     app.include_router(messages.router)
@@ -125,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mcp_clients.router)
     app.include_router(storage.router)
     app.include_router(web_router())
+    app.include_router(ops_router())
+    app.include_router(docs_router(app.title))
 
     _without_422(app)
 

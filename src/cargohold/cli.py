@@ -1,10 +1,13 @@
-"""`cargohold serve`, `cargohold token create`, `cargohold secrets rotate`, `cargohold dataset add`,
-`cargohold chat`."""
+"""`cargohold serve`, `cargohold workspace create|list`, `cargohold token create|list|revoke`,
+`cargohold secrets rotate`, `cargohold dataset add`, `cargohold chat`."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -12,17 +15,26 @@ import uvicorn
 
 from .chat import chat_command
 from .crypto import SecretKeyError, keyring_from
-from .db.engine import make_engine, make_session_factory
+from .db.engine import SessionFactory, make_engine, make_session_factory
 from .db.migrate import upgrade
 from .db.rotate import rotate_secrets
 from .settings import Settings
-from .store.workspaces import create_token, first_workspace
+from .store.workspaces import (
+    create_token,
+    create_workspace,
+    first_workspace,
+    list_tokens,
+    list_workspaces,
+    revoke_token,
+)
 
 __all__ = ["app"]
 
 app = typer.Typer(help="cargohold: a self-hostable server for AI agents that chat.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
 secrets_app = typer.Typer(help="Secrets at rest.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
 app.command("chat")(chat_command)
@@ -81,6 +93,100 @@ def token_create(
 ) -> None:
     """Print a new API token for a workspace. It is shown once and stored hashed."""
     typer.echo(asyncio.run(_create_token(Settings(), workspace, name)))
+
+
+# -- workspace create|list, token list|revoke ---------------------------------------------------
+
+
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[SessionFactory]:
+    """The migrated database's sessions (no secret key needed: these commands read no secret)."""
+    try:
+        keyring = keyring_from(settings)
+    except SecretKeyError:
+        keyring = None
+    engine = make_engine(settings.database_url, keyring=keyring)
+    try:
+        await upgrade(engine)
+        yield make_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *rows]
+    )
+
+
+async def _workspace_create(settings: Settings, name: str) -> uuid.UUID:
+    async with _store(settings) as sessions, sessions() as session, session.begin():
+        workspace, _ = await create_workspace(session, name)
+        return workspace.uuid
+
+
+@workspace_app.command("create")
+def workspace_create(name: Annotated[str, typer.Argument(help="The workspace's name.")]) -> None:
+    """Create a workspace (with an admin user) and print its uuid."""
+    if not name.strip() or len(name) > 200:
+        raise typer.BadParameter("a name of 1 to 200 characters", param_hint="NAME")
+    created = asyncio.run(_workspace_create(Settings(), name.strip()))
+    typer.echo(str(created))
+    typer.echo(f"Give it a token: cargohold token create --workspace {created}", err=True)
+
+
+async def _workspace_list(settings: Settings) -> list[list[str]]:
+    async with _store(settings) as sessions, sessions() as session:
+        found = await list_workspaces(session)
+    return [[str(w.uuid), w.name, _when(w.created_at), str(w.active_tokens)] for w in found]
+
+
+@workspace_app.command("list")
+def workspace_list() -> None:
+    """List the workspaces, oldest first, with their count of active tokens."""
+    rows = asyncio.run(_workspace_list(Settings()))
+    typer.echo(_table(["UUID", "NAME", "CREATED", "TOKENS"], rows) if rows else "no workspaces yet")
+
+
+async def _token_list(settings: Settings, workspace: uuid.UUID | None) -> list[list[str]]:
+    async with _store(settings) as sessions, sessions() as session:
+        found = await list_tokens(session, workspace)
+    return [
+        [str(t.uuid), str(t.workspace_uuid), t.name or "-", _when(t.created_at), _when(t.revoked_at)] for t in found
+    ]
+
+
+@token_app.command("list")
+def token_list(
+    workspace: Annotated[uuid.UUID | None, typer.Option(help="Only this workspace's tokens.")] = None,
+) -> None:
+    """List API tokens by id, name and dates (a token itself is never shown again)."""
+    rows = asyncio.run(_token_list(Settings(), workspace))
+    typer.echo(_table(["ID", "WORKSPACE", "NAME", "CREATED", "REVOKED"], rows) if rows else "no tokens")
+
+
+async def _token_revoke(settings: Settings, token: uuid.UUID) -> datetime | None:
+    async with _store(settings) as sessions, sessions() as session, session.begin():
+        revoked = await revoke_token(session, token)
+        return revoked.revoked_at if revoked else None
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[uuid.UUID, typer.Argument(metavar="ID", help="The token's id (`token list`).")],
+) -> None:
+    """Revoke an API token: the next request that uses it is refused (401)."""
+    revoked_at = asyncio.run(_token_revoke(Settings(), token_id))
+    if revoked_at is None:
+        typer.echo(f"cargohold: no token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {token_id} at {_when(revoked_at)}")
 
 
 async def _rotate(settings: Settings) -> int:

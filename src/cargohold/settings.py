@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    cors_origins: str = ""
+    """Origins a browser front end may call the API from (CORS), comma-separated
+    (`https://app.example,http://localhost:3000`), or `*` for any. Unset: no CORS headers."""
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

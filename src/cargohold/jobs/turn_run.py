@@ -24,6 +24,7 @@ from pydantic_ai import CancellationToken
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.engine import CursorResult
 
+from .. import metrics
 from ..db.tables import Message
 from ..runtime.agent import AgentSpec, build_agent
 from ..runtime.context import ToolSource, TurnContext
@@ -88,6 +89,7 @@ class TurnRun:
     sub_usage: list[UsageRecord] = field(default_factory=list)
     publisher: StreamPublisher | None = None
     slug: str = "offline"
+    timer: metrics.TurnTimer = field(default_factory=metrics.TurnTimer)
 
     async def run(self) -> None:
         turn = self.prepared or await load_turn(self.deps, self.message_uuid)
@@ -116,7 +118,8 @@ class TurnRun:
             ending.evaluated_tools = self.evaluated
             ending.error_streamed = ending.error_streamed or publisher.parts.error_text is not None
             # Shielded: on shutdown the task is cancelled, and the message must still be finished.
-            await asyncio.shield(finish_message(self.deps.sessions, publisher, self.message_uuid, ending))
+            if await asyncio.shield(finish_message(self.deps.sessions, publisher, self.message_uuid, ending)):
+                self.timer.finished(ending.status, self.slug, ending.usage)
             await asyncio.shield(_close(tools, sources))
 
     async def _tools(self, turn: PreparedTurn, publisher: StreamPublisher) -> tuple[TurnTools, ToolSource]:
@@ -175,7 +178,7 @@ class TurnRun:
                 request_timeout=settings.model_request_timeout,
             )
         )
-        result = await write_turn(agent.events(self.usage, self.token), publisher)
+        result = await write_turn(self.timer.first_event(agent.events(self.usage, self.token), self.slug), publisher)
         meta: dict[str, Any] = {"steps": self.usage.requests}
         if result.cancelled:
             return Ending("cancelled", "cancelled", meta=meta)

@@ -1,5 +1,9 @@
 """The built-in `offline` model: no key, no network, deterministic. It calls a tool when the
-user names one, then answers with the result, so a fresh install shows a real multi-step turn."""
+user names one, then answers with the result, so a fresh install shows a real multi-step turn.
+
+Unnamed, it still picks the built-in tools a question calls for: `calculate` for arithmetic
+("what is 6 times 7?"), `current_time` for the time or the date ("what time is it?"). Its text
+answers use the chat's history: it can say what the user said earlier, and a name they gave."""
 
 from __future__ import annotations
 
@@ -26,6 +30,31 @@ __all__ = ["offline_model"]
 
 _ARITHMETIC = re.compile(r"[\d.(][\d.\s+\-*/%()^]*[\d.)]|\d")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# Arithmetic in words, as people ask it: "6 times 7", "10 divided by 4", "2 to the power of 8".
+_SPOKEN_OPERATORS = [
+    (re.compile(r"\s*\bto the power of\b\s*", re.I), "**"),
+    (re.compile(r"\s*\b(?:multiplied by|times)\b\s*", re.I), "*"),
+    (re.compile(r"\s*\b(?:divided by|over)\b\s*", re.I), "/"),
+    (re.compile(r"\s*\bplus\b\s*", re.I), "+"),
+    (re.compile(r"\s*\bminus\b\s*", re.I), "-"),
+    (re.compile(r"(?<=\d)\s*[x\u00d7]\s*(?=\d)"), "*"),
+    (re.compile(r"\s*÷\s*"), "/"),
+]
+_SIGNED_ARITHMETIC = re.compile(r"-?[\d.(][\d.\s+\-*/%()^]*[\d.)]")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_OPERATION = re.compile(r"[\d)]\s*(?:\*\*|[+\-*/%^])\s*[\d(.-]")
+_TIME_QUESTION = re.compile(
+    r"\b(?:what(?:'s|\u2019s| is)? (?:the )?(?:current )?(?:time|date|day)|what day is|time is it|"
+    r"current (?:time|date)|today'?s date|date today|what year is)\b",
+    re.I,
+)
+_RECALL = re.compile(
+    r"\b(?:what did i (?:say|ask|write|tell you)|what i (?:said|asked|wrote)|repeat (?:what|my)|"
+    r"my (?:first|last|previous|earlier) (?:message|question)|said (?:earlier|before))\b",
+    re.I,
+)
+_NAME_GIVEN = re.compile(r"\b(?:my name is|i am called|call me)\s+([A-Z][\w'-]{0,40})", re.I)
+_NAME_ASKED = re.compile(r"\b(?:what(?:'s|\u2019s| is) my name|who am i|do you know my name)\b", re.I)
 
 
 def _prompt_text(message: ModelRequest) -> str | None:
@@ -37,6 +66,58 @@ def _prompt_text(message: ModelRequest) -> str | None:
             else:
                 texts.extend(c for c in part.content if isinstance(c, str))
     return "\n".join(texts) if texts else None
+
+
+def _spoken(text: str) -> str:
+    for pattern, operator in _SPOKEN_OPERATORS:
+        text = pattern.sub(operator, text)
+    return text
+
+
+def _expression(text: str) -> str | None:
+    """The arithmetic the text asks for (words turned into operators), when it holds an operation."""
+    found = [
+        e.strip() for e in _SIGNED_ARITHMETIC.findall(_spoken(text)) if _OPERATION.search(e) and not _DATE.fullmatch(e)
+    ]
+    return max(found, key=len) if found else None
+
+
+def _picked_tool(text: str, tools: list[ToolDefinition], call_id: str) -> ToolCallPart | None:
+    """The built-in tool a question calls for, though it names none: arithmetic, or the time."""
+    names = {tool.name for tool in tools}
+    if "calculate" in names and (expression := _expression(text)):
+        return ToolCallPart("calculate", json.dumps({"expression": expression}), tool_call_id=call_id)
+    if "current_time" in names and _TIME_QUESTION.search(text):
+        return ToolCallPart("current_time", "{}", tool_call_id=call_id)
+    return None
+
+
+def _user_texts(messages: list[ModelMessage]) -> list[str]:
+    """What the user said in this chat, oldest first (the current prompt last)."""
+    return [text for m in messages if isinstance(m, ModelRequest) and (text := _prompt_text(m)) is not None]
+
+
+def _quote(text: str) -> str:
+    text = text.strip().replace("\n", " ")
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _from_history(prompt: str, earlier: list[str]) -> str | None:
+    """An answer about the chat so far, when the user asks for one."""
+    if _NAME_ASKED.search(prompt):
+        names = [m.group(1) for text in earlier if (m := _NAME_GIVEN.search(text))]
+        return (
+            f"Your name is {names[-1]}: you told me earlier in this chat."
+            if names
+            else ("You have not told me your name in this chat.")
+        )
+    if _RECALL.search(prompt):
+        if not earlier:
+            return "This is your first message in this chat: you said nothing before it."
+        said = ", then ".join(f"“{_quote(text)}”" for text in earlier[-5:])
+        first = "" if len(earlier) <= 5 else f"Your first message was “{_quote(earlier[0])}”. "
+        return f"{first}Earlier in this chat you said: {said}."
+    return None
 
 
 def _named_tools(text: str, tools: list[ToolDefinition]) -> list[ToolDefinition]:
@@ -60,7 +141,7 @@ def _arguments(tool: ToolDefinition, text: str) -> dict[str, Any]:
             args[name] = spec["enum"][0]
         elif kind == "string":
             if "expression" in name.lower():
-                found = max(_ARITHMETIC.findall(text), key=len, default=text)
+                found = _expression(text) or max(_ARITHMETIC.findall(text), key=len, default=text)
                 args[name] = found.strip()
             else:
                 args[name] = text
@@ -104,22 +185,22 @@ def _plan(messages: list[ModelMessage], info: AgentInfo) -> str | list[ToolCallP
     last = messages[-1] if messages else None
     if isinstance(last, ModelRequest) and (summary := _result_sentence(last)):
         return summary
-    prompt = ""
-    for message in reversed(messages):
-        if isinstance(message, ModelRequest) and (text := _prompt_text(message)) is not None:
-            prompt = text
-            break
+    *earlier, prompt = _user_texts(messages) or [""]
     tools = info.function_tools
     named = _named_tools(prompt, tools) if tools else []
+    n = sum(isinstance(p, ToolCallPart) for m in messages if isinstance(m, ModelResponse) for p in m.parts)
     if named:
-        n = sum(isinstance(p, ToolCallPart) for m in messages if isinstance(m, ModelResponse) for p in m.parts)
         return [
             ToolCallPart(tool.name, json.dumps(_arguments(tool, prompt)), tool_call_id=f"offline_call_{n + i + 1}")
             for i, tool in enumerate(named)
         ]
-    quote = prompt.strip().replace("\n", " ")
-    quote = quote if len(quote) <= 80 else quote[:80] + "…"
-    reply = f"You said: “{quote}”. I am cargohold's built-in offline model: I need no key and no network. "
+    if (answer := _from_history(prompt, earlier)) is not None:
+        return answer
+    if picked := _picked_tool(prompt, tools, f"offline_call_{n + 1}"):
+        return [picked]
+    reply = f"You said: “{_quote(prompt)}”. I am cargohold's built-in offline model: I need no key and no network. "
+    if earlier:
+        reply += f"Before that you said “{_quote(earlier[-1])}” ({len(earlier)} earlier messages from you). "
     if tools:
         names = ", ".join(f"`{t.name}`" for t in tools)
         example = tools[0].name

@@ -6,20 +6,28 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import ApiToken, User, Workspace
+from ..db.types import utcnow
 
 __all__ = [
     "TOKEN_PREFIX",
     "Principal",
+    "TokenInfo",
+    "WorkspaceInfo",
     "authenticate",
     "create_token",
     "create_workspace",
     "first_workspace",
     "hash_token",
+    "list_tokens",
+    "list_workspaces",
+    "revoke_token",
 ]
 
 TOKEN_PREFIX = "chk_"
@@ -84,3 +92,58 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
         )
     ).first()
     return Principal(row.workspace_uuid, row.user_uuid) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceInfo:
+    uuid: UUID
+    name: str
+    created_at: datetime
+    active_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown of a token: never the token, nor its hash."""
+
+    uuid: UUID
+    workspace_uuid: UUID
+    name: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_workspaces(session: AsyncSession) -> list[WorkspaceInfo]:
+    """Every workspace, oldest first, with how many unrevoked tokens it has."""
+    active = (
+        sa.select(sa.func.count(ApiToken.uuid))
+        .where(ApiToken.workspace_uuid == Workspace.uuid, ApiToken.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        sa.select(Workspace.uuid, Workspace.name, Workspace.created_at, active).order_by(
+            Workspace.created_at, Workspace.uuid
+        )
+    )
+    return [WorkspaceInfo(row[0], row[1], row[2], int(row[3])) for row in rows]
+
+
+async def list_tokens(session: AsyncSession, workspace_uuid: uuid.UUID | None = None) -> list[TokenInfo]:
+    """The tokens (of one workspace, or all), oldest first; revoked ones included."""
+    query = sa.select(ApiToken.uuid, ApiToken.workspace_uuid, ApiToken.name, ApiToken.created_at, ApiToken.revoked_at)
+    if workspace_uuid is not None:
+        query = query.where(ApiToken.workspace_uuid == workspace_uuid)
+    rows = await session.execute(query.order_by(ApiToken.created_at, ApiToken.uuid))
+    return [TokenInfo(*row) for row in rows]
+
+
+async def revoke_token(session: AsyncSession, token_uuid: uuid.UUID) -> TokenInfo | None:
+    """Mark a token revoked (from the next request on, `authenticate` refuses it). Revoking it
+    again keeps the first time. None when there is no such token."""
+    token = await session.get(ApiToken, token_uuid)
+    if token is None:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()
+    return TokenInfo(token.uuid, token.workspace_uuid, token.name, token.created_at, token.revoked_at)
