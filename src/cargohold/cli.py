@@ -18,6 +18,7 @@ from .crypto import SecretKeyError, keyring_from
 from .db.engine import SessionFactory, make_engine, make_session_factory
 from .db.migrate import upgrade
 from .db.rotate import rotate_secrets
+from .logs import logging_config
 from .settings import Settings
 from .store.workspaces import (
     create_token,
@@ -63,6 +64,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        log_config=logging_config(settings.log_format),
         timeout_graceful_shutdown=10,
     )
 

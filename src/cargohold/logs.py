@@ -12,10 +12,13 @@ Installed once per process by `create_app`, as a LogRecord factory, so it holds 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
 from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -24,7 +27,18 @@ from pydantic import ValidationError
 
 from .schemas.safe import format_path
 
-__all__ = ["escape", "install_log_hygiene", "summarize_errors"]
+__all__ = [
+    "JsonFormatter",
+    "escape",
+    "install_log_hygiene",
+    "logging_config",
+    "message_uuid_var",
+    "summarize_errors",
+]
+
+message_uuid_var: ContextVar[str | None] = ContextVar("cargohold_message_uuid", default=None)
+"""The message a turn runs for: set by the run (jobs/turn_run.py), carried by every log record of
+that turn as `message_uuid` (and `messageUuid` in JSON lines)."""
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -114,6 +128,7 @@ def install_log_hygiene() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        record.message_uuid = message_uuid_var.get()
         try:
             clean_record(record)
         except Exception:  # never lose a log event to its own cleaning
@@ -121,3 +136,43 @@ def install_log_hygiene() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (`CARGOHOLD_LOG_FORMAT=json`): time, level, logger, message, and the
+    turn's `messageUuid` when the line is logged by a turn."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        message_uuid = getattr(record, "message_uuid", None)
+        if message_uuid:
+            line["messageUuid"] = message_uuid
+        if record.exc_info and record.exc_info[1] is not None:  # when the hygiene factory is not installed
+            line["error"] = escape(_traceback(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """The `logging.config.dictConfig` for `cargohold serve` (uvicorn's loggers and ours)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    if log_format != "json":
+        return LOGGING_CONFIG
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "cargohold.logs.JsonFormatter"}},
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": "INFO"},
+        "loggers": {
+            "uvicorn": {"level": "INFO", "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+    }

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """How long a finished stream stays replayable (a late reader with `Last-Event-ID`); also how
     long a cancel request waits for its run to register."""
 
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per log line, each line of a turn with its `messageUuid`."""
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: str = ""

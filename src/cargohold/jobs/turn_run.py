@@ -26,6 +26,7 @@ from sqlalchemy.engine import CursorResult
 
 from .. import metrics
 from ..db.tables import Message
+from ..logs import message_uuid_var
 from ..runtime.agent import AgentSpec, build_agent
 from ..runtime.context import ToolSource, TurnContext
 from ..runtime.credits import UsageRecord, add_usage, usage_record
@@ -92,6 +93,7 @@ class TurnRun:
     timer: metrics.TurnTimer = field(default_factory=metrics.TurnTimer)
 
     async def run(self) -> None:
+        message_uuid_var.set(str(self.message_uuid))  # this task's log lines carry the message
         turn = self.prepared or await load_turn(self.deps, self.message_uuid)
         if turn is None:
             return
