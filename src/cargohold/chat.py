@@ -1,7 +1,7 @@
 """`cargohold chat`: a terminal chat on rich, against a local or a remote server.
 
 With `--url` (and `--token` or `CARGOHOLD_TOKEN`) it talks to that server; with neither it serves
-the local database (`CARGOHOLD_DATABASE_URL`, default `./cargohold.db`) itself, in this process,
+the local database (`CARGOHOLD_DATABASE_URL`, default `cargohold.db` in `CARGOHOLD_DATA_DIR`) itself, in this process,
 as its default workspace. Text streams as it comes; tool calls show compactly with their result;
 Ctrl-C cancels the running turn (not the program); `/new` starts a new chat, `/quit` (or Ctrl-D)
 leaves.

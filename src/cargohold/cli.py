@@ -54,6 +54,8 @@ def serve(
     from .app import create_app  # the web stack is not needed by the other commands
 
     settings = Settings()
+    if settings.uses_data_dir:
+        typer.echo(f"cargohold: data directory {settings.data_dir.expanduser()} (CARGOHOLD_DATA_DIR)", err=True)
     try:
         keyring_from(settings)  # refused before the server starts, in one clear sentence
     except SecretKeyError as exc:

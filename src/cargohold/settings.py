@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ModelPrice", "Settings"]
@@ -31,8 +33,22 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARGOHOLD_", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///./cargohold.db"
-    """SQLAlchemy async URL. SQLite (WAL) by default; `postgresql+asyncpg://...` in production."""
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.expanduser() / 'cargohold.db'}"
+        return self
+
+    @property
+    def uses_data_dir(self) -> bool:
+        """True when the database is the embedded default in `data_dir`."""
+        return self.database_url == f"sqlite+aiosqlite:///{self.data_dir.expanduser() / 'cargohold.db'}"
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("cargohold", appauthor=False)))
+    """Where the embedded default keeps its files: the SQLite database (`cargohold.db`) and its key
+    (`cargohold.key`). Default: the per-user data directory (`~/.local/share/cargohold` on Linux)."""
+    database_url: str = ""
+    """SQLAlchemy async URL. Unset: SQLite (WAL) in `data_dir`; `postgresql+asyncpg://...` in production."""
     redis_url: str | None = None
     """When set, streams and cancel signals go through Redis, so any instance can resume or cancel."""
     redis_prefix: str = "cargohold"

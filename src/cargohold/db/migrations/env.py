@@ -43,4 +43,4 @@ if connection is not None:
     _run(connection)
 else:
     url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
-    asyncio.run(_run_with_url(url or "sqlite+aiosqlite:///./cargohold.db"))
+    asyncio.run(_run_with_url(url or Settings().database_url))
