@@ -3,6 +3,7 @@ a turn and not the program, `/new` starts a chat, `/quit` leaves; and against a 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,45 @@ def test_chat_streams_a_turn_stops_one_and_quits(terminal: Terminal) -> None:
     terminal.wait_prompt()
     terminal.keys("/quit", "Enter")
     terminal.wait_for("CHAT-EXITED")
+
+
+def test_chat_with_a_remote_server(tmp_path: Path) -> None:
+    """`--url` and `CARGOHOLD_TOKEN`: the chat talks to a running `cargohold serve` (another process)."""
+    import re
+
+    from .serve_process import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
+    env |= {
+        "CARGOHOLD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/remote.db",
+        "CARGOHOLD_DEFAULT_MODEL": "offline:offline",
+    }
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    name = f"cargohold-chat-{uuid.uuid4().hex[:8]}"
+    try:
+        assert server.stderr is not None
+        seen = ""
+        while "Application startup complete" not in seen:
+            line = server.stderr.readline()
+            assert line, seen
+            seen += line
+        token = re.search(r"(chk_\S+)", seen)
+        assert token is not None
+        chat = f"env CARGOHOLD_TOKEN={token[1]} {CLI} chat --url http://127.0.0.1:{port}"
+        command = f"cd {tmp_path} && {chat}; echo CHAT-EXITED; sleep 60"
+        subprocess.run([TMUX, "new-session", "-d", "-s", name, "-x", "160", "-y", "50", command], check=True)
+        terminal = Terminal(name)
+        terminal.wait_for("Type a message")
+        terminal.wait_prompt()
+        terminal.keys("Please calculate 6 * 7", "Enter")
+        terminal.wait_for("the result is 42")
+        terminal.wait_prompt()
+        terminal.keys("/quit", "Enter")
+        terminal.wait_for("CHAT-EXITED")
+    finally:
+        subprocess.run([TMUX, "kill-session", "-t", name], capture_output=True)
+        server.terminate()
+        server.wait(timeout=10)
