@@ -12,9 +12,13 @@ import httpx
 from .harness import start_server
 
 
-async def run_cli(*args: str, database_url: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
-    env["CARGOHOLD_DATABASE_URL"] = database_url
+async def run_cli(
+    *args: str, database_url: str | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CARGOHOLD_")}
+    if database_url is not None:
+        env = {**env, "CARGOHOLD_DATABASE_URL": database_url}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -84,14 +88,5 @@ class TestDataDir:
         assert (data / "cargohold.db").exists() and (data / "cargohold.key").exists()
         assert (data / "cargohold.key").stat().st_mode & 0o077 == 0
         assert list(work.iterdir()) == []  # nothing written where it was started
-        code, out, _ = await run_cli_env("token", "create", env=env)
+        code, out, _ = await run_cli("token", "create", env=env)
         assert code == 0 and out.strip().startswith("chk_")
-
-
-async def run_cli_env(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cargohold", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    return proc.returncode or 0, out.decode(), err.decode()

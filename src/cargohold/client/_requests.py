@@ -243,11 +243,7 @@ def get_tool_run(run_uuid: Any) -> Req:
 
 
 def stream_body(chat_uuid: Any, text: str | None, parts: list[dict[str, Any]] | None, fields: dict[str, Any]) -> Any:
-    if parts is None:
-        if text is None:
-            raise ValueError("give `text` or `parts`")
-        parts = [{"type": "text", "text": text}]
-    return _jsonable({"chatUuid": str(chat_uuid or uuid.uuid4()), "parts": parts, **fields})
+    return {"chatUuid": str(chat_uuid or uuid.uuid4()), **message_fields(text, parts, fields)}
 
 
 def message_fields(text: str | None, parts: list[dict[str, Any]] | None, fields: dict[str, Any]) -> dict[str, Any]:

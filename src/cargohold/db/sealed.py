@@ -17,20 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from ..crypto import PREFIX, keyring_of
-from ..schemas.secrets import is_secret_name
+from ..schemas.secrets import map_secret_values
 from .types import JSONType
 
 __all__ = ["SealedActions", "SealedConfig", "seal_actions", "seal_config", "unseal_actions", "unseal_config"]
-
-
-def _walk(value: Any, leaf: Callable[[Any], Any], *, secret: bool = False) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: _walk(v, leaf, secret=secret or k.lower() == "headers" or is_secret_name(k)) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_walk(v, leaf, secret=secret) for v in value]
-    return leaf(value) if secret else value
 
 
 def seal_config(value: Any, encrypt: Callable[[str], str]) -> Any:
@@ -39,7 +29,7 @@ def seal_config(value: Any, encrypt: Callable[[str], str]) -> Any:
             return leaf
         return encrypt(json.dumps(leaf, separators=(",", ":"), ensure_ascii=False))
 
-    return _walk(value, seal)
+    return map_secret_values(value, seal)
 
 
 def unseal_config(value: Any, decrypt: Callable[[str], str]) -> Any:
@@ -48,7 +38,7 @@ def unseal_config(value: Any, decrypt: Callable[[str], str]) -> Any:
             return json.loads(decrypt(leaf))
         return leaf
 
-    return _walk(value, unseal)
+    return map_secret_values(value, unseal)
 
 
 def seal_actions(actions: Any, encrypt: Callable[[str], str]) -> Any:

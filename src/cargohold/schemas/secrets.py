@@ -19,6 +19,7 @@ services), else it is a 400.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer
@@ -34,6 +35,7 @@ __all__ = [
     "MaskedHeaders",
     "MaskedMcpClients",
     "is_secret_name",
+    "map_secret_values",
     "mask_authentication",
     "mask_headers",
     "masked_paths",
@@ -81,14 +83,22 @@ def redact_mcp_clients(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _mask_config(value: Any, *, secret: bool = False) -> Any:
+def map_secret_values(value: Any, leaf: Callable[[Any], Any], *, secret: bool = False) -> Any:
+    """`value` with `leaf` applied to every value the config rule calls secret (everything under a
+    `headers` object, every key naming a secret); the masking here and the sealing at rest
+    (db/sealed.py) both walk a config with it."""
     if isinstance(value, dict):
         return {
-            k: _mask_config(v, secret=secret or k.lower() == "headers" or is_secret_name(k)) for k, v in value.items()
+            k: map_secret_values(v, leaf, secret=secret or k.lower() == "headers" or is_secret_name(k))
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_mask_config(v, secret=secret) for v in value]
-    return _masked(value) if secret else value
+        return [map_secret_values(v, leaf, secret=secret) for v in value]
+    return leaf(value) if secret else value
+
+
+def _mask_config(value: Any) -> Any:
+    return map_secret_values(value, _masked)
 
 
 def redact_actions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from ..db.types import utcnow
 from ..runtime.credits import CREDITS_DECIMALS, UsageRecord
 from ..store.messages import UNFINISHED
 from ..stream.publisher import StreamPublisher
+from ..stream.writer import CANCELLED_TOOL_CALL
 
 __all__ = ["INTERRUPTED", "INTERRUPTED_TOOL_CALL", "Ending", "close_parts", "finish_message"]
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted: the server running this turn stopped before it finished"
 INTERRUPTED_TOOL_CALL = "The tool call was interrupted before it returned a result."
-CANCELLED_TOOL_CALL = "The tool call was cancelled before it returned a result."
 _TERMINAL_TOOL_STATES = frozenset({"output-available", "output-error", "output-denied"})
 _SDK_FINISH_REASONS = frozenset({"stop", "length", "content-filter", "tool-calls", "error", "other"})
 
