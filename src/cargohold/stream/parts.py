@@ -89,13 +89,6 @@ class PartsBuilder:
         elif kind == "error":
             self.error_text = chunk.get("errorText")
 
-    def finished_parts(self) -> list[dict[str, Any]]:
-        """The parts as stored when the turn ends, however it ends: nothing left `streaming`."""
-        for part in self._open.values():
-            part["state"] = "done"
-        self._open.clear()
-        return self.parts
-
     def _tool_part(self, chunk: dict[str, Any]) -> dict[str, Any]:
         call_id = chunk["toolCallId"]
         part = self._tools.get(call_id)
