@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import agents, chats, mcp_clients, messages, releases, storage, tools
+from .api import agents, chats, connection, mcp_clients, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
 from .api.cors import install_cors
 from .api.docs import docs_router
@@ -32,6 +32,7 @@ from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList, guarded_client
 from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
+from .services.connectors import open_connectors
 from .settings import Settings
 from .state import AppState
 from .stream import make_broker
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             make_session_factory(reader := make_reader_engine(settings.database_url, engine)),
         )
         executor = state.executor = RunExecutor(state.turn_deps(), broker)
+        limiter = open_connectors(state)
         app.state.cargohold = state
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         try:
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await reaper
             await executor.shutdown()
             await tool_runs.shutdown()
+            await limiter.aclose()
             await state.http.aclose()
             await broker.close()
             if reader is not engine:
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
     app.include_router(storage.router)
+    app.include_router(connection.router)
     app.include_router(web_router())
     app.include_router(ops_router())
     app.include_router(docs_router(app.title))

@@ -203,12 +203,21 @@ async def _rotate(settings: Settings) -> int:
 
 
 async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url: str) -> uuid.UUID:
-    from .datasets.admin import add_connector_dataset
+    # A wrapper of POST /v1/connection/connectors: a `postgresql` / `sqlite` connector and its dataset,
+    # made by the operator (any host or file; no outbound guard).
+    from .datasets.admin import DatasetRefused
+    from .db.engine import make_session_factory
+    from .db.tables import Workspace
+    from .services.connectors import add_database_connector
 
     engine = make_engine(settings.database_url, keyring=keyring_from(settings))
     try:
         await upgrade(engine)
-        return await add_connector_dataset(engine, settings.database_url, workspace, slug, url)
+        sessions = make_session_factory(engine)
+        async with sessions() as session:
+            if await session.get(Workspace, workspace) is None:
+                raise DatasetRefused(f"no workspace {workspace}")
+        return (await add_database_connector(sessions, workspace, slug, url)).uuid
     finally:
         await engine.dispose()
 

@@ -21,15 +21,23 @@ __all__ = [
     "CargoholdError",
     "ChatNotFound",
     "Conflict",
+    "ConnectorNotFound",
+    "ConnectorTestFailed",
     "DraftReleaseNotFound",
+    "DuplicateConnectorSlug",
+    "FailedToGetLanguageModels",
+    "IntegrationNotFound",
     "InvalidActions",
     "InvalidConnector",
+    "InvalidConnectorConfig",
     "InvalidJson",
     "InvalidLastEventId",
     "InvalidParent",
     "InvalidReleaseVersion",
     "InvalidString",
     "JsonTooDeep",
+    "LanguageModelNotSupported",
+    "LanguageModelsNotSupported",
     "LastMessageNotFinished",
     "McpClientFailed",
     "McpClientNeedsReauthentication",
@@ -43,6 +51,7 @@ __all__ = [
     "NotFound",
     "NumberTooLarge",
     "PayloadTooLarge",
+    "RateLimited",
     "ReleaseNotFound",
     "ToolNotFound",
     "ToolRunNotFound",
@@ -222,3 +231,58 @@ class NumberTooLarge(BadRequest):
 class InvalidLastEventId(BadRequest):
     reason = "invalidLastEventId"
     default_message = "`Last-Event-ID` is not an id of this stream: send the `id:` of the last event received"
+
+
+# --- connectors (issue 10) -------------------------------------------------------------------------
+
+
+class IntegrationNotFound(NotFound):
+    reason = "integrationNotFound"
+    default_message = "Integration not found"
+
+
+class ConnectorNotFound(NotFound):
+    reason = "connectorNotFound"
+    default_message = "Connector not found"
+
+
+class DuplicateConnectorSlug(Conflict):
+    reason = "duplicateSlug"
+
+
+class InvalidConnectorConfig(BadRequest):
+    """A connector's `config` does not match its integration's JSON Schema."""
+
+    reason = "invalidConfig"
+
+
+class ConnectorTestFailed(BadRequest):
+    """The connection test on create or update failed (bad key, unreachable server): nothing stored."""
+
+    reason = "connectionTestFailed"
+
+
+class LanguageModelsNotSupported(BadRequest):
+    reason = "languageModelsNotSupported"
+    default_message = "This connector's integration runs no language models"
+
+
+class FailedToGetLanguageModels(BadRequest):
+    reason = "failedToGetLanguageModels"
+
+
+class LanguageModelNotSupported(BadRequest):
+    """A turn names a model its connector cannot run."""
+
+    reason = "languageModelNotSupported"
+
+
+class RateLimited(CargoholdError):
+    """A connector's `rateLimit` is exhausted for now; `Retry-After` says when to try again."""
+
+    status_code = 429
+    reason = "rateLimitExceeded"
+
+    def __init__(self, error_message: str, retry_after_seconds: int) -> None:
+        super().__init__(error_message)
+        self.headers = {"Retry-After": str(max(1, retry_after_seconds))}

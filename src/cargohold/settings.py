@@ -141,3 +141,19 @@ class Settings(BaseSettings):
 
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""
+
+    # --- connectors (issue 10): credentials each workspace brings ---------------------------------
+    server_keys: bool = True
+    """Whether turns without a connector may run on the server's own provider keys
+    (`CARGOHOLD_OPENAI_API_KEY`, ...). `false`: each workspace must bring its own (a connector)."""
+    gemini_api_key: SecretStr | None = None
+    """The server's Gemini API key (integration `gemini`), used when a workspace has no connector."""
+    gemini_base_url: str | None = None
+    sqlite_connector_dirs: str = ""
+    """Directories whose SQLite files a workspace may attach as a `sqlite` connector, comma-separated.
+    Unset: `sqlite` connectors are refused over the API (a path could name any file on the host)."""
+    credits_per_usd: float = 100.0
+    """A connector turn's credits when no price table names its model: the model's list price
+    (`genai-prices`) in USD times this."""
+    connector_models_ttl_seconds: float = 300.0
+    """How long a connector's model list (its provider's `/models`) is kept before it is asked again."""

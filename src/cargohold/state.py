@@ -16,6 +16,7 @@ from .runtime.outbound import AllowList
 from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
 from .services.ports import Executor, ToolRunner, TurnDeps
+from .services.rate_limits import RateLimiter
 from .settings import Settings
 from .stream.broker import Broker
 
@@ -39,6 +40,8 @@ class AppState:
     reads: SessionFactory
     """Sessions for reads only: on SQLite they never take (or wait for) the write lock."""
     executor: Executor = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    """Connectors' rate limits (Redis when configured), set by the lifespan (services/connectors)."""
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(self.settings, self.sessions, self.http, self.models, self.tools, self.plugins, self.tool_runs)

@@ -7,8 +7,13 @@ replies, so tests run the real provider client code over real HTTP.
         ...
         assert llm.requests[1]["messages"][-1]["role"] == "tool"
 
-Routes: `POST /v1/chat/completions` (OpenAI Chat Completions) and `POST /v1/messages` (Anthropic Messages),
-each streamed (server-sent events) or not, as the request's `stream` asks.
+Routes: `POST /v1/chat/completions` (OpenAI Chat Completions), `POST /v1/messages` (Anthropic Messages) and
+`POST /v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` (Gemini), each streamed
+(server-sent events) or not, as the request asks; and the model lists `GET /v1/models` (OpenAI's shape, or
+Anthropic's when the request carries `x-api-key`) and `GET /v1beta/models` (Gemini's).
+
+With `api_key` set, a request carrying another key (`Authorization: Bearer`, `x-api-key`, `x-goog-api-key`) is
+refused as each provider refuses a bad key; `keys` records the key of every request.
 """
 
 from __future__ import annotations
@@ -82,6 +87,12 @@ class FakeLLM:
         self.disconnected = asyncio.Event()
         """Set when a client goes away before its (streamed, delayed or hanging) reply is complete."""
         self.port = 0
+        self.api_key: str | None = None
+        """When set, requests with another key are refused (401; Gemini: 400 API_KEY_INVALID)."""
+        self.keys: list[str | None] = []
+        """The key each request carried (model lists included), in order of arrival."""
+        self.models: list[str] = ["gpt-test"]
+        """What the model lists answer."""
         self._call_ids = 0
         self._stopping = asyncio.Event()
         self._sock: socket.socket | None = None
@@ -94,6 +105,10 @@ class FakeLLM:
 
     @property
     def anthropic_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def gemini_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def script(self, *replies: Reply) -> None:
@@ -112,6 +127,9 @@ class FakeLLM:
             routes=[
                 Route("/v1/chat/completions", self._openai, methods=["POST"]),
                 Route("/v1/messages", self._anthropic, methods=["POST"]),
+                Route("/v1/models", self._list_models, methods=["GET"]),
+                Route("/v1beta/models", self._gemini_models, methods=["GET"]),
+                Route("/v1beta/models/{target:path}", self._gemini, methods=["POST"]),
             ]
         )
         self._stopping.clear()
@@ -142,8 +160,92 @@ class FakeLLM:
     async def _take(self, request: Request) -> tuple[dict[str, Any], Reply | None]:
         body = await request.json()
         self.requests.append(body)
+        if not self._key_ok(request):
+            return body, Reply(status=401, error_message="fake LLM: invalid API key")
         reply = self.queue.pop(0) if self.queue else self.default
         return body, reply
+
+    def _key_ok(self, request: Request) -> bool:
+        headers = request.headers
+        bearer = headers.get("authorization", "")
+        key = headers.get("x-api-key") or headers.get("x-goog-api-key") or bearer.removeprefix("Bearer ") or None
+        self.keys.append(key)
+        return self.api_key is None or key == self.api_key
+
+    # --- model lists --------------------------------------------------------------------------------
+
+    async def _list_models(self, request: Request) -> Response:
+        anthropic = "x-api-key" in request.headers
+        if not self._key_ok(request):
+            if anthropic:
+                error = {"type": "authentication_error", "message": "invalid x-api-key"}
+                return JSONResponse({"type": "error", "error": error}, status_code=401)
+            error = {
+                "message": "Incorrect API key provided",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            return JSONResponse({"error": {**error, "param": None}}, status_code=401)
+        if anthropic:
+            data = [
+                {"type": "model", "id": m, "display_name": m.title(), "created_at": "2025-01-01T00:00:00Z"}
+                for m in self.models
+            ]
+            first, last = (self.models[0], self.models[-1]) if self.models else (None, None)
+            return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def _gemini_models(self, request: Request) -> Response:
+        if not self._key_ok(request):
+            return _gemini_error(400, "API key not valid. Please pass a valid API key.")
+        models = [
+            {
+                "name": f"models/{m}",
+                "displayName": m.title(),
+                "description": f"fake {m}",
+                "inputTokenLimit": 1_048_576,
+                "outputTokenLimit": 65_536,
+                "supportedGenerationMethods": ["generateContent", "countTokens"],
+            }
+            for m in self.models
+        ]
+        return JSONResponse({"models": models})
+
+    # --- Gemini generateContent ---------------------------------------------------------------------
+
+    async def _gemini(self, request: Request) -> Response:
+        model, _, method = request.path_params["target"].partition(":")
+        body = await request.json()
+        self.requests.append(body)
+        if not self._key_ok(request):
+            return _gemini_error(400, "API key not valid. Please pass a valid API key.")
+        reply = self.queue.pop(0) if self.queue else self.default
+        if reply is None or reply.status != 200:
+            status = 500 if reply is None else reply.status
+            return _gemini_error(status, NO_REPLY_LEFT if reply is None else _error_message(reply))
+        usage = {
+            "promptTokenCount": reply.input_tokens,
+            "candidatesTokenCount": reply.output_tokens,
+            "totalTokenCount": reply.input_tokens + reply.output_tokens,
+        }
+
+        def candidate(parts: list[dict[str, Any]], finish: str | None) -> dict[str, Any]:
+            out: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+            if finish:
+                out["finishReason"] = finish
+            return out
+
+        calls = [{"functionCall": {"name": c.name, "args": _json_or_raw(c)}} for c in reply.tool_calls]
+        text = [{"text": reply.text}] if reply.text else []
+        complete = {"candidates": [candidate(text + calls, "STOP")], "usageMetadata": usage, "modelVersion": model}
+        if method != "streamGenerateContent":
+            return self._respond(reply, {}, [], hang_at=0, complete=complete)
+        pieces = [[{"text": piece}] for piece in _words(reply.text)] + [[call] for call in calls]
+        events = [_data({"candidates": [candidate(parts, None)], "modelVersion": model}) for parts in pieces[:-1]]
+        last = pieces[-1] if pieces else [{"text": ""}]
+        events.append(_data({"candidates": [candidate(last, "STOP")], "usageMetadata": usage, "modelVersion": model}))
+        return self._respond(reply, {"stream": True}, events, hang_at=1, complete=complete)
 
     def _call_id(self, call: ToolCall) -> str:
         if call.id is not None:
@@ -339,6 +441,14 @@ _ANTHROPIC_ERRORS: dict[int, str] = {
     504: "timeout_error",
     529: "overloaded_error",
 }
+
+
+_GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}
+
+
+def _gemini_error(status: int, message: str) -> Response:
+    error = {"code": status, "message": message, "status": _GEMINI_STATUS.get(status, "INTERNAL")}
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def _error_message(reply: Reply) -> str:

@@ -328,6 +328,9 @@ class Dataset(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     """native | connector"""
     url: Mapped[str | None] = mapped_column(EncryptedText)
+    connector_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    """The database connector (`/v1/connection/connectors`) this dataset reads; None when the
+    operator attached it with `cargohold dataset add` before connectors existed."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -393,4 +396,50 @@ class StorageRecord(Base):
     __table_args__ = (
         sa.Index("ix_storage_records_model_emitted", "model_uuid", "emitted_at"),
         sa.Index("ix_storage_records_model_title", "model_uuid", "title"),
+    )
+
+
+# --- connectors (issue 10) -------------------------------------------------------------------------
+
+
+DEFAULT_CONNECTOR = sa.text("is_default AND deleted_at IS NULL")
+
+
+class Connector(Base):
+    """Credentials a workspace brings (`/v1/connection/connectors`): a model provider's key and
+    base URL, or a database. `config` is encrypted whole at rest and masked on every read."""
+
+    __tablename__ = "connectors"
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(64))
+    integration_slug: Mapped[str] = mapped_column(sa.String(64))
+    is_default: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    config: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    cache_ttl_milliseconds: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index(
+            "ux_connectors_ws_slug",
+            "workspace_uuid",
+            "slug",
+            unique=True,
+            sqlite_where=NOT_DELETED,
+            postgresql_where=NOT_DELETED,
+        ),
+        # One default per integration per workspace.
+        sa.Index(
+            "ux_connectors_ws_default",
+            "workspace_uuid",
+            "integration_slug",
+            unique=True,
+            sqlite_where=DEFAULT_CONNECTOR,
+            postgresql_where=DEFAULT_CONNECTOR,
+        ),
     )

@@ -40,6 +40,7 @@ from ..services.finish import INTERRUPTED, Ending, finish_message
 from ..services.ports import PreparedTurn, TurnDeps
 from ..services.subagents import run_subagent
 from ..services.turn_tools import NO_AGENT, TurnScope, TurnTools, build_turn_tools
+from ..settings import ModelPrice
 from ..store.messages import history_of, lease_until, set_status
 from ..stream.broker import Broker
 from ..stream.publisher import StreamPublisher
@@ -90,6 +91,9 @@ class TurnRun:
     sub_usage: list[UsageRecord] = field(default_factory=list)
     publisher: StreamPublisher | None = None
     slug: str = "offline"
+    prices: dict[str, ModelPrice] | None = None
+    """The price table of the model the turn runs (a connector's own, else the server's)."""
+    connector_uuid: uuid.UUID | None = None
     timer: metrics.TurnTimer = field(default_factory=metrics.TurnTimer)
 
     async def run(self) -> None:
@@ -161,10 +165,15 @@ class TurnRun:
         self, turn: PreparedTurn, publisher: StreamPublisher, tools: TurnTools, sources: ToolSource
     ) -> Ending:
         settings, config = self.deps.settings, turn.config
+        # Connectors (issue 10): the model runs on the turn's connector's credentials, if it has one.
+        self.connector_uuid = config.connector_uuid
+        choice = ModelChoice(config.integration_slug, config.language_model_slug, config.connector_uuid)
+        resolved = await self.deps.models.resolve(turn.workspace_uuid, choice)
+        self.prices = resolved.prices
         context = "\n\n".join(p for p in (config.context_prompt, *sources.instructions) if p) or None
         agent = build_agent(
             AgentSpec(
-                model=self.deps.models.model(ModelChoice(config.integration_slug, config.language_model_slug)),
+                model=resolved.model,
                 history=to_model_messages(turn.history),
                 toolsets=guard_tools(
                     self.deps.tools,
@@ -193,7 +202,13 @@ class TurnRun:
         # A model call still streaming (or cut off) has reported no usage: count what it streamed.
         assert self.publisher is not None
         unreported = 0 if complete else self.publisher.parts.step_chars
-        own = usage_record(self.usage, self.slug, self.deps.settings.model_prices, unreported_output_chars=unreported)
+        own = usage_record(
+            self.usage,
+            self.slug,
+            self.prices or self.deps.settings.model_prices,
+            unreported_output_chars=unreported,
+            connector_uuid=self.connector_uuid,
+        )
         return add_usage(own, self.sub_usage)
 
     async def _heartbeat(self) -> None:

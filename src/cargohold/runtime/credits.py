@@ -83,7 +83,12 @@ class UsageRecord(BaseModel):
 
 
 def usage_record(
-    usage: RunUsage, slug: str, prices: dict[str, ModelPrice], *, unreported_output_chars: int = 0
+    usage: RunUsage,
+    slug: str,
+    prices: dict[str, ModelPrice],
+    *,
+    unreported_output_chars: int = 0,
+    connector_uuid: object | None = None,
 ) -> UsageRecord:
     """The message's `usage` for a run's `RunUsage`, with credits from the price table.
 
@@ -110,6 +115,7 @@ def usage_record(
         reasoning_tokens_count=int(details.get("reasoning_tokens", 0)),
         credits_used_count=credits_for(usage, slug, prices),
         language_model_slug=slug,
+        connector_uuid=str(connector_uuid) if connector_uuid is not None else None,
         requests_count=usage.requests,
         is_estimated=bool(estimated),
     )

@@ -5,6 +5,7 @@ columns, and read back from them by whichever process runs the turn."""
 from __future__ import annotations
 
 from typing import Any, Protocol
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +16,7 @@ class _ConfigRow(Protocol):
     """A row holding a turn's configuration columns (an assistant `Message`)."""
 
     integration_slug: str | None
+    connector_uuid: UUID | None
     language_model_slug: str | None
     system_prompt: str | None
     context_prompt: str | None
@@ -33,6 +35,8 @@ class TurnConfig(BaseModel):
 
     integration_slug: str = "offline"
     language_model_slug: str = "offline"
+    connector_uuid: UUID | None = None
+    """The connector whose credentials run the model; None: the server's keys."""
     system_prompt: str | None = None
     context_prompt: str | None = None
     temperature: float | None = None
@@ -51,6 +55,7 @@ class TurnConfig(BaseModel):
         return cls(
             integration_slug=row.integration_slug or "offline",
             language_model_slug=row.language_model_slug or "offline",
+            connector_uuid=row.connector_uuid,
             system_prompt=row.system_prompt,
             context_prompt=row.context_prompt,
             temperature=row.temperature,

@@ -7,7 +7,9 @@ Secrets are:
 - in an action's pinned `config`: every value under a `headers` object, and every value whose key
   names a secret (`SECRET_NAME`: `authorization`, `apiKey`, `token`, `password`, `cookie`, ...);
 - every value of a webhook tool's `headers`;
-- in a background tool run's `input` (which holds the pinned config), what the `config` rule masks.
+- in a background tool run's `input` (which holds the pinned config), what the `config` rule masks;
+- in a connector's `config`: what the `config` rule masks (`apiKey`, `password`, ...), and the
+  password of any URL (`postgresql://user:********@host/db`).
 
 They show as `MASK`. The rule is applied by the serializer: a response field typed
 `MaskedMcpClients`, `MaskedActions`, `MaskedConfig` or `MaskedHeaders` cannot return one in clear, whoever builds
@@ -32,17 +34,20 @@ __all__ = [
     "NOT_SECRET_AUTH_KEYS",
     "MaskedActions",
     "MaskedConfig",
+    "MaskedConnectorConfig",
     "MaskedHeaders",
     "MaskedMcpClients",
     "is_secret_name",
     "map_secret_values",
     "mask_authentication",
+    "mask_connector_config",
     "mask_headers",
     "masked_paths",
     "redact_actions",
     "redact_mcp_clients",
     "refuse_masked_actions",
     "restore_actions",
+    "restore_connector_config",
 ]
 
 MASK = "********"
@@ -169,6 +174,44 @@ def refuse_masked_actions(raw: list[dict[str, Any]] | None, field: str = "action
                 )
 
 
+_URL_PASSWORD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@]*:)([^@/?#]*)(@)")
+
+
+def _mask_url(value: Any) -> Any:
+    if isinstance(value, str) and (match := _URL_PASSWORD.match(value)) and match.group(2):
+        return match.group(1) + MASK + match.group(3) + value[match.end() :]
+    return value
+
+
+def mask_connector_config(value: Any) -> Any:
+    """A connector's config as it may be shown: secrets masked, and every URL's password."""
+    if isinstance(value, dict):
+        return {k: mask_connector_config(v) for k, v in map_secret_values(value, _masked).items()}
+    if isinstance(value, list):
+        return [mask_connector_config(v) for v in value]
+    return _mask_url(value)
+
+
+def restore_connector_config(new: Any, old: Any) -> Any:
+    """`new` with every value that is the masked form of the stored one replaced by the stored one
+    (a client sends back what it read to change other fields)."""
+    if isinstance(new, dict):
+        old_fields: dict[str, Any] = old if isinstance(old, dict) else {}
+        out = {}
+        for key, value in new.items():
+            stored = old_fields.get(key)
+            masked_stored = mask_connector_config({key: stored}).get(key) if key in old_fields else None
+            if key in old_fields and value == masked_stored and masked_stored != stored:
+                out[key] = stored
+            else:
+                out[key] = restore_connector_config(value, stored)
+        return out
+    if isinstance(new, list):
+        old_items: list[Any] = old if isinstance(old, list) else []
+        return [restore_connector_config(v, old_items[i] if i < len(old_items) else None) for i, v in enumerate(new)]
+    return new
+
+
 MaskedMcpClients = Annotated[
     list[dict[str, Any]], PlainSerializer(redact_mcp_clients, return_type=list[dict[str, Any]])
 ]
@@ -179,3 +222,5 @@ MaskedConfig = Annotated[Any, PlainSerializer(lambda value: _mask_config(value),
 """Tool input that may hold pinned config (a background run's `input`): its secrets masked."""
 MaskedHeaders = Annotated[dict[str, str], PlainSerializer(mask_headers, return_type=dict[str, str])]
 """Webhook headers in a response: the names, every value masked by the serializer."""
+MaskedConnectorConfig = Annotated[Any, PlainSerializer(mask_connector_config, return_type=Any)]
+"""A connector's config in a response: its secrets and URL passwords masked by the serializer."""

@@ -26,14 +26,12 @@ from ..store import tools as tool_store
 __all__ = ["check_actions", "check_capabilities", "check_mcp_clients", "check_resources", "refuse_unsupported"]
 
 
-def refuse_unsupported(*, connector_uuid: uuid.UUID | None = None, **nullable: Any) -> None:
+def refuse_unsupported(**nullable: Any) -> None:
     """Structured output, heartbeats, evaluators and skills arrive in later cargohold versions: a
     non-empty value is a 400, never ignored."""
     for name, value in nullable.items():
         if value:
             raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send null or omit it")
-    if connector_uuid is not None:
-        raise InvalidConnector("`connectorUuid` is not supported: provider keys come from the server's settings")
 
 
 async def check_actions(

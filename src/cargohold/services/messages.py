@@ -32,6 +32,7 @@ from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
 from .agents import require_agent
 from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
+from .connectors import turn_choice
 from .ports import PreparedTurn
 from .releases import named_release
 
@@ -42,7 +43,7 @@ def _refuse_unsupported(body: MessageStream | MessageCreate) -> None:
     extra: dict[str, Any] = {}
     if isinstance(body, MessageCreate):
         extra = {"skillUuids": body.skill_uuids, "output": body.output}
-    refuse_unsupported(connector_uuid=body.connector_uuid, **extra)
+    refuse_unsupported(**extra)
 
 
 async def _resolve_release(
@@ -80,11 +81,11 @@ async def _effective_config(
     def pick(name: str, value: Any) -> Any:
         return value if value is not None else (getattr(release, name) if release is not None else None)
 
-    integration = body.integration_slug
-    model = body.language_model_slug
+    integration, model, connector = body.integration_slug, body.language_model_slug, body.connector_uuid
     if integration is None and model is None and release is not None:
         integration, model = release.integration_slug, release.language_model_slug
-    choice = state.models.choose(integration, model)
+        connector = connector or release.connector_uuid
+    choice = await turn_choice(state, session, who.workspace_uuid, integration, model, connector, limiter=state.limiter)
     max_steps = pick("max_steps", body.max_steps)
     if max_steps is not None and max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
@@ -110,6 +111,7 @@ async def _effective_config(
         max_steps=max_steps,
         integration_slug=choice.integration,
         language_model_slug=choice.slug,
+        connector_uuid=choice.connector_uuid,
         suggested_actions=list(release.suggested_actions or []) if release is not None else [],
     )
 

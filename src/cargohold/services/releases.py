@@ -30,6 +30,7 @@ from ..store import releases as release_store
 from ..store.workspaces import Principal
 from .agents import require_agent
 from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
+from .connectors import turn_choice
 
 __all__ = ["deploy_draft", "list_releases", "named_release", "read_release", "read_release_of_status", "update_draft"]
 
@@ -98,18 +99,27 @@ async def _draft_for_update(session: AsyncSession, who: Principal, agent_uuid: u
 async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: Release, body: ReleaseConfigIn) -> None:
     """Validate every given field first, then set them: a refused update changes nothing."""
     refuse_unsupported(
-        connector_uuid=body.connector_uuid,
         output=body.output,
         heartbeat=body.heartbeat,
         evaluator=body.evaluator,
     )
     values: dict[str, Any] = {}
-    if body.integration_slug is not None or body.language_model_slug is not None:
-        choice = state.models.choose(
-            body.integration_slug or (None if body.language_model_slug else draft.integration_slug),
+    if body.integration_slug is not None or body.language_model_slug is not None or body.connector_uuid is not None:
+        # The draft's connector stays while the integration does; only a connector named is stored
+        # (without one, each turn takes the workspace's default connector at its time).
+        connector = body.connector_uuid or (
+            draft.connector_uuid if body.integration_slug in (None, draft.integration_slug) else None
+        )
+        choice = await turn_choice(
+            state,
+            session,
+            who.workspace_uuid,
+            body.integration_slug or (None if body.language_model_slug or connector else draft.integration_slug),
             body.language_model_slug or draft.language_model_slug,
+            connector,
         )
         values["integration_slug"], values["language_model_slug"] = choice.integration, choice.slug
+        values["connector_uuid"] = connector
     if body.max_steps is not None and body.max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
     if body.effective_actions is not None:

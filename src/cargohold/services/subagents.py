@@ -20,6 +20,7 @@ from ..runtime.failures import describe_failure
 from ..runtime.toolsets.guard import guard_tools
 from ..store import agents as agent_store
 from ..store import releases as release_store
+from .connectors import turn_choice
 from .turn_tools import TurnScope, build_turn_tools
 
 __all__ = ["run_subagent"]
@@ -39,9 +40,19 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
         if release is None:
             raise ToolFailed(f"agent {agent.name!r} has no deployed release")
         name = agent.name
+        try:
+            choice = await turn_choice(
+                deps,
+                session,
+                scope.workspace_uuid,
+                release.integration_slug,
+                release.language_model_slug,
+                release.connector_uuid,
+            )
+        except CargoholdError as exc:
+            raise ToolFailed(f"agent {name!r} cannot run: {exc.error_message}") from exc
     try:
-        choice = deps.models.choose(release.integration_slug, release.language_model_slug)
-        model = deps.models.model(choice)
+        resolved = await deps.models.resolve(scope.workspace_uuid, choice)
     except CargoholdError as exc:
         raise ToolFailed(f"agent {name!r} cannot run: {exc.error_message}") from exc
 
@@ -59,7 +70,7 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
     try:
         turn = build_agent(
             AgentSpec(
-                model=model,
+                model=resolved.model,
                 history=[ModelRequest(parts=[UserPromptPart(prompt)])],
                 toolsets=guard_tools(
                     deps.tools,
@@ -81,4 +92,4 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
         raise ToolFailed(f"agent {name!r} failed: {describe_failure(exc)}") from exc
     finally:
         await tools.aclose()
-        scope.sub_usage.append(usage_record(usage, choice.slug, settings.model_prices))
+        scope.sub_usage.append(usage_record(usage, choice.slug, resolved.prices, connector_uuid=choice.connector_uuid))
