@@ -223,8 +223,8 @@ class TestReleases:
                 "PUT",
                 "/v1/ai/releases/updateDraft",
                 {"json": {"agentUuid": agent["uuid"], "connectorUuid": missing}},
-                400,
-                "invalidConnector",
+                404,
+                "connectorNotFound",
             ),
         ]
         for method, path, kwargs, status, reason in cases:
