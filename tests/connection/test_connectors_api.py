@@ -68,7 +68,8 @@ class TestConnectors:
         assert stored.startswith("fernet:") and KEY not in stored and "baseUrl" not in stored
 
         got = await owner.client.get(f"/v1/connection/connectors/{uuid}")
-        listed = await owner.client.get("/v1/connection/connectors/list", params={"integrationSlug": "openaiCompatible"})
+        params = {"integrationSlug": "openaiCompatible"}
+        listed = await owner.client.get("/v1/connection/connectors/list", params=params)
         assert got.json()["connector"] == connector and listed.json()["connectors"] == [connector]
         other = await owner.client.get("/v1/connection/connectors/list", params={"integrationSlug": "openai"})
         assert other.json()["connectors"] == []
@@ -178,5 +179,6 @@ class TestLanguageModels:
 
         offline = await create_connector(owner, slug="off", integrationSlug="offline", config={})
         assert offline.status_code == 200, offline.text
-        listed = await owner.client.get(f"/v1/connection/connectors/{offline.json()['connector']['uuid']}/languageModels")
+        offline_uuid = offline.json()["connector"]["uuid"]
+        listed = await owner.client.get(f"/v1/connection/connectors/{offline_uuid}/languageModels")
         assert [m["slug"] for m in listed.json()["languageModels"]] == ["offline"]
