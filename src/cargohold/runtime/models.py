@@ -19,7 +19,7 @@ from ..errors import ConnectorNotFound, MissingProviderKey, UnknownModel
 from ..settings import ModelPrice, Settings
 from .offline import offline_model
 from .outbound import AllowList
-from .providers import ProviderClients, ProviderCredentials, genai_price
+from .providers import ProviderClients, ProviderCredentials, genai_price, sdk_ready
 
 if TYPE_CHECKING:
     from pydantic_ai.models import Model
@@ -79,6 +79,7 @@ class ModelRegistry:
         creds = await self.load_credentials(workspace_uuid, choice.connector_uuid)
         if creds is None:
             raise ConnectorNotFound(f"Connector {choice.connector_uuid} was deleted")
+        await sdk_ready(creds.integration)
         return ResolvedModel(
             self.connector_model(creds, choice.slug), self.prices_for(creds, choice.slug), creds.connector_uuid
         )

@@ -8,6 +8,8 @@ URL on a private address is refused unless the operator allows it.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import time
 from collections.abc import Mapping
@@ -28,12 +30,30 @@ __all__ = [
     "ProviderCredentials",
     "ProviderModel",
     "describe_model",
+    "sdk_ready",
 ]
 
 log = logging.getLogger(__name__)
 
 PROVIDER_INTEGRATIONS = ("openai", "anthropic", "gemini", "openaiCompatible")
 _GENAI_PROVIDER = {"openai": "openai", "anthropic": "anthropic", "gemini": "google"}
+_OPENAI = ("openai", "pydantic_ai.models.openai", "pydantic_ai.providers.openai")
+_SDK_MODULES = {
+    "openai": _OPENAI,
+    "openaiCompatible": _OPENAI,
+    "anthropic": ("anthropic", "pydantic_ai.models.anthropic", "pydantic_ai.providers.anthropic"),
+    "gemini": ("google.genai", "pydantic_ai.models.google", "pydantic_ai.providers.google"),
+}
+_imported: set[str] = set()
+
+
+async def sdk_ready(integration: str) -> None:
+    """Import a provider's SDK off the event loop: each takes seconds to import (google-genai and
+    anthropic most), which would stall every request of the server meanwhile."""
+    if integration in _imported or integration not in _SDK_MODULES:
+        return
+    await asyncio.to_thread(lambda: [importlib.import_module(m) for m in _SDK_MODULES[integration]])
+    _imported.add(integration)
 
 
 @dataclass(frozen=True)
@@ -177,6 +197,7 @@ class ProviderClients:
             raise ProviderCheckFailed(_failure(creds.integration, exc), refusal_of(exc)) from None
 
     async def _list(self, creds: ProviderCredentials) -> list[ProviderModel]:
+        await sdk_ready(creds.integration)
         sdk = self._sdk(creds)
         found: list[ProviderModel] = []
         if creds.integration in ("openai", "openaiCompatible"):
