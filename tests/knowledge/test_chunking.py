@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from cargohold.knowledge.chunking import chunk_sections
 from cargohold.knowledge.embeddings import LocalEmbedder
 from cargohold.knowledge.extract import Section
@@ -25,7 +27,7 @@ def test_chunks_are_about_max_tokens_with_overlap_and_keep_one_location(embedder
         assert any(paragraphs[i] in c.text for c in page1)
     assert not any(paragraphs[250] in c.text for c in page1)
     # Consecutive chunks share up to `overlap` tokens: the next starts with the previous one's tail.
-    for prev, nxt in zip(page1, page1[1:], strict=False):
+    for prev, nxt in itertools.pairwise(page1):
         prev_lines, next_lines = prev.text.split("\n"), nxt.text.split("\n")
         shared = [line for line in next_lines if line in prev_lines]
         assert shared and next_lines[: len(shared)] == shared == prev_lines[-len(shared) :]
@@ -38,7 +40,7 @@ def test_overlap_never_crosses_locations_and_huge_words_are_cut(embedder: LocalE
     chunks = chunk_sections(
         [Section("intro", "A"), Section(blob, "B"), Section("outro", "C")], embedder.count_tokens, 100, 20
     )
-    assert [c.location for c in chunks][0] == "A" and chunks[0].text == "intro"
+    assert (chunks[0].location, chunks[0].text) == ("A", "intro")
     assert all(c.token_count <= 100 for c in chunks)
     assert "".join(c.text for c in chunks if c.location == "B").count("x") >= 20000
     assert chunks[-1].text == "outro"
