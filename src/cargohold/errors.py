@@ -22,6 +22,9 @@ __all__ = [
     "ChatNotFound",
     "Conflict",
     "DraftReleaseNotFound",
+    "FileNotFound",
+    "FolderNotEmpty",
+    "FolderNotFound",
     "InvalidActions",
     "InvalidConnector",
     "InvalidJson",
@@ -40,6 +43,7 @@ __all__ = [
     "MessageNotFound",
     "MessageNotUser",
     "MissingProviderKey",
+    "NoFile",
     "NotFound",
     "NumberTooLarge",
     "PayloadTooLarge",
@@ -48,6 +52,7 @@ __all__ = [
     "ToolRunNotFound",
     "Unauthorized",
     "UnknownModel",
+    "UploadTooLarge",
     "UrlNotAllowed",
 ]
 
@@ -222,3 +227,28 @@ class NumberTooLarge(BadRequest):
 class InvalidLastEventId(BadRequest):
     reason = "invalidLastEventId"
     default_message = "`Last-Event-ID` is not an id of this stream: send the `id:` of the last event received"
+
+
+# --- Files (issue 12): the content routes' errors, with Cargo's reasons ---
+class FileNotFound(NotFound):
+    reason = "fileNotFound"
+    default_message = "File not found"
+
+
+class FolderNotFound(NotFound):
+    reason = "folderNotFound"
+    default_message = "Folder not found"
+
+
+class NoFile(BadRequest):
+    reason = "noFile"
+    default_message = "No file in the upload: send multipart/form-data with a `file` field"
+
+
+class FolderNotEmpty(Conflict):
+    reason = "folderNotEmpty"
+    default_message = "The folder still holds files: move or delete them first"
+
+
+class UploadTooLarge(PayloadTooLarge):
+    """A file past `CARGOHOLD_MAX_UPLOAD_BYTES` (reason `payloadTooLarge`, as any body too large)."""
