@@ -4,6 +4,7 @@ remove the old objects."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,8 +16,6 @@ from ..conftest import MakeTenant
 from ..harness import start_server
 from .helpers import FILES, uploaded, wait_indexed
 
-BUCKET = "cargohold-test"
-
 
 @pytest.fixture
 def s3() -> Iterator[dict[str, Any]]:
@@ -24,10 +23,11 @@ def s3() -> Iterator[dict[str, Any]]:
     server_module = pytest.importorskip("moto.server")
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    bucket = f"cargohold-{uuid.uuid4().hex[:12]}"  # moto keeps buckets per process, not per server
     try:
         host, port = server.get_host_and_port()
         settings = {
-            "s3_bucket": BUCKET,
+            "s3_bucket": bucket,
             "s3_endpoint_url": f"http://{host}:{port}",
             "s3_region": "us-east-1",
             "s3_access_key_id": "test",
@@ -40,14 +40,14 @@ def s3() -> Iterator[dict[str, Any]]:
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
-        client.create_bucket(Bucket=BUCKET)
-        yield {"settings": settings, "client": client}
+        client.create_bucket(Bucket=bucket)
+        yield {"settings": settings, "client": client, "bucket": bucket}
     finally:
         server.stop()
 
 
-def keys(client: Any) -> list[str]:
-    return [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+def keys(s3: dict[str, Any]) -> list[str]:
+    return [o["Key"] for o in s3["client"].list_objects_v2(Bucket=s3["bucket"]).get("Contents", [])]
 
 
 async def test_files_in_s3(
@@ -56,20 +56,19 @@ async def test_files_in_s3(
     async with start_server(files_settings(**s3["settings"])) as srv:
         tenant = await make_tenant(srv)
         file = await uploaded(tenant.client, "../handbook.md", b"# Handbook\n\nWe ship on Tuesdays.\n")
-        (key,) = keys(s3["client"])
+        (key,) = keys(s3)
         assert key.startswith(f"cargohold/{tenant.workspace_uuid}/{file['uuid']}/") and "handbook" not in key
         assert file["s3Filename"] == key.removeprefix("cargohold/")
-        assert (
-            await tenant.client.get(f"{FILES}/{file['uuid']}/raw")
-        ).content == b"# Handbook\n\nWe ship on Tuesdays.\n"
+        raw = await tenant.client.get(f"{FILES}/{file['uuid']}/raw")
+        assert raw.content == b"# Handbook\n\nWe ship on Tuesdays.\n"
         assert (await wait_indexed(tenant.client, file["uuid"]))["indexStatus"] == "ready"  # read back from S3
 
         await uploaded(tenant.client, "handbook.md", b"# Handbook v2\n", uuid=file["uuid"])
-        (new_key,) = keys(s3["client"])
+        (new_key,) = keys(s3)
         assert new_key != key
         raw = await tenant.client.get(f"{FILES}/{file['uuid']}/raw")
-        assert raw.content == b"# Handbook\n\nWe ship on Tuesdays.\n"
+        assert raw.content == b"# Handbook v2\n"
 
         assert (await tenant.client.delete(f"{FILES}/{file['uuid']}")).status_code == 200
-        assert keys(s3["client"]) == []
+        assert keys(s3) == []
         assert not (tmp_path / "blobs").exists()  # nothing went to the local directory
