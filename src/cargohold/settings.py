@@ -169,3 +169,26 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return (self.files_dir or self.data_dir / "files").expanduser()
+
+    # Knowledge (issue 12): extraction, embeddings, the hybrid index (src/cargohold/knowledge/).
+    embeddings_url: str | None = None
+    """An OpenAI-compatible embeddings API (`https://api.openai.com/v1`, `http://ollama:11434/v1`).
+    Unset: all-MiniLM-L6-v2 runs locally (no network, no key). Changing the model reindexes."""
+    embeddings_model: str | None = None
+    """The model asked of `embeddings_url` (default `text-embedding-3-small`)."""
+    embeddings_api_key: SecretStr | None = None
+    embeddings_dimensions: int | None = Field(default=None, ge=1)
+    """Ask `embeddings_url` for vectors of this length (models that can shorten them); unset: theirs."""
+    embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
+    """Texts embedded per forward pass (local) or per request (remote)."""
+    knowledge_chunk_tokens: int = Field(default=800, ge=50)
+    """Chunks hold about this many tokens (counted with the embedding model's tokenizer)."""
+    knowledge_chunk_overlap: int = Field(default=200, ge=0)
+    """Tokens a chunk repeats from the end of the one before it (same place in the file only)."""
+    knowledge_max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    """An office file (docx, xlsx, pptx: zip archives) inflating past this is refused (zip bombs)."""
+    knowledge_max_zip_entries: int = Field(default=5000, ge=1)
+    """An office file with more archive entries than this is refused."""
+    knowledge_vector_cache_rows: int = Field(default=500_000, ge=0)
+    """Vectors kept in memory for search across workspaces (least recently searched evicted first):
+    about 1.5 KB each at 384 dimensions. A workspace larger than this is searched from the database."""

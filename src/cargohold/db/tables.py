@@ -452,3 +452,40 @@ class StoredFile(Base):
         sa.Index("ix_files_ws_chat", "workspace_uuid", "chat_uuid"),
         sa.Index("ix_files_index_work", "index_status", sqlite_where=INDEX_WORK, postgresql_where=INDEX_WORK),
     )
+
+
+# Knowledge (issue 12): the hybrid index of file chunks (knowledge/index.py). The keyword index lives
+# beside the table: on SQLite the FTS5 table `knowledge_chunks_fts` (kept by triggers), on PostgreSQL
+# the generated `text_search` tsvector column with a GIN index; both made by migration 0013.
+
+
+class KnowledgeChunk(Base):
+    """One chunk of a file's text with its embedding (float32 bytes) and the model that made it."""
+
+    __tablename__ = "knowledge_chunks"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    file_uuid: Mapped[UUID] = mapped_column(sa.Uuid)
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    """The chunk's place in its file, from 0."""
+    location: Mapped[str | None] = mapped_column(sa.String(500))
+    text: Mapped[str] = mapped_column(sa.Text)
+    token_count: Mapped[int] = mapped_column(sa.Integer)
+    embedding: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    model: Mapped[str] = mapped_column(sa.String(200))
+    dimensions: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_knowledge_chunks_ws_file", "workspace_uuid", "file_uuid"),
+        {"sqlite_autoincrement": True},  # ids never reused: the search cache keys vectors by id
+    )
+
+
+class KnowledgeIndexVersion(Base):
+    """Bumped by every write to a workspace's chunks, in the same transaction: a process's in-memory
+    vector cache compares it to know when to refresh."""
+
+    __tablename__ = "knowledge_index_versions"
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,9 @@ from ..db.engine import SessionFactory
 from ..db.tables import StoredFile
 from ..knowledge.chunking import chunk_sections
 from ..knowledge.embeddings import Embedder
-from ..knowledge.extract import ExtractionError, extract
+from ..knowledge.extract import ExtractionError, ZipLimits, extract
 from ..knowledge.index import delete_file_chunks, replace_file_chunks
+from ..settings import Settings
 from .blobs import BlobStore
 
 __all__ = ["Claim", "index_file"]
@@ -49,7 +51,9 @@ async def _current(session: AsyncSession, claim: Claim) -> StoredFile | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def index_file(sessions: SessionFactory, blobs: BlobStore, embedder: Embedder, claim: Claim) -> str:
+async def index_file(
+    sessions: SessionFactory, blobs: BlobStore, embedder: Embedder, settings: Settings, claim: Claim
+) -> str:
     """Index a claimed file; returns its final status (`ready`, `error`, or `skipped` when it was
     replaced or deleted while being read)."""
     async with sessions() as session:
@@ -57,9 +61,23 @@ async def index_file(sessions: SessionFactory, blobs: BlobStore, embedder: Embed
         workspace_uuid, key, name, media_type = row.workspace_uuid, row.blob_key, row.name, row.content_type
     try:
         data = await blobs.read(key)
-        sections = await asyncio.to_thread(extract, data, media_type, name)
-        chunks = await asyncio.to_thread(chunk_sections, sections, embedder.count_tokens)
-        vectors = await embedder.embed_documents([chunk.text for chunk in chunks]) if chunks else []
+        limits = ZipLimits(
+            max_uncompressed_bytes=settings.knowledge_max_uncompressed_bytes,
+            max_entries=settings.knowledge_max_zip_entries,
+        )
+        sections = await asyncio.to_thread(extract, data, media_type, name, limits=limits)
+        chunks = await asyncio.to_thread(
+            chunk_sections,
+            sections,
+            embedder.count_tokens,
+            settings.knowledge_chunk_tokens,
+            settings.knowledge_chunk_overlap,
+        )
+        vectors = (
+            await embedder.embed_documents([chunk.text for chunk in chunks])
+            if chunks
+            else np.zeros((0, 0), dtype=np.float32)
+        )
     except ExtractionError as exc:
         return await _fail(sessions, claim, exc.message)
     except Exception as exc:

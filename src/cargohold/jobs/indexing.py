@@ -95,7 +95,8 @@ class Indexer:
             if claimed:
                 claim = Claim(file_uuid, version)
                 task = asyncio.create_task(
-                    index_file(self.state.sessions, self.state.blobs, embedder, claim), name=f"index-{file_uuid}"
+                    index_file(self.state.sessions, self.state.blobs, embedder, self.settings, claim),
+                    name=f"index-{file_uuid}",
                 )
                 self.running[task] = claim
                 free -= 1

