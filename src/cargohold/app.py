@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import agents, chats, connection, mcp_clients, messages, releases, storage, tools
+from .api import agents, chats, connection, files, mcp_clients, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
 from .api.cors import install_cors
 from .api.docs import docs_router
@@ -23,6 +23,7 @@ from .bootstrap import bootstrap
 from .crypto import keyring_from
 from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
+from .jobs.indexing import start_indexer
 from .jobs.reaper import reaper_loop
 from .jobs.runs import RunExecutor
 from .jobs.tool_runs import BackgroundToolRuns
@@ -100,12 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = open_connectors(state)
         app.state.cargohold = state
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
+        indexer = await start_indexer(state)  # files (issue 12): blob store + background indexing
         try:
             yield
         finally:
             reaper.cancel()
             with suppress(asyncio.CancelledError):
                 await reaper
+            await indexer.stop()
             await executor.shutdown()
             await tool_runs.shutdown()
             await limiter.aclose()
@@ -124,7 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(check_request)],  # every body checked once, before any model or store
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    uploads = dict.fromkeys(files.UPLOAD_PATHS, settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(MetricsMiddleware)
     install_cors(app, settings.cors_origins)  # outermost: preflights answered before anything else
     install_error_handlers(app)
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mcp_clients.router)
     app.include_router(storage.router)
     app.include_router(connection.router)
+    app.include_router(files.router)
     app.include_router(web_router())
     app.include_router(ops_router())
     app.include_router(docs_router(app.title))

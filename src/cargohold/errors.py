@@ -26,6 +26,9 @@ __all__ = [
     "DraftReleaseNotFound",
     "DuplicateConnectorSlug",
     "FailedToGetLanguageModels",
+    "FileNotFound",
+    "FolderNotEmpty",
+    "FolderNotFound",
     "IntegrationNotFound",
     "InvalidActions",
     "InvalidConnector",
@@ -48,6 +51,7 @@ __all__ = [
     "MessageNotFound",
     "MessageNotUser",
     "MissingProviderKey",
+    "NoFile",
     "NotFound",
     "NumberTooLarge",
     "PayloadTooLarge",
@@ -57,6 +61,7 @@ __all__ = [
     "ToolRunNotFound",
     "Unauthorized",
     "UnknownModel",
+    "UploadTooLarge",
     "UrlNotAllowed",
 ]
 
@@ -286,3 +291,28 @@ class RateLimited(CargoholdError):
     def __init__(self, error_message: str, retry_after_seconds: int) -> None:
         super().__init__(error_message)
         self.headers = {"Retry-After": str(max(1, retry_after_seconds))}
+
+
+# --- Files (issue 12): the content routes' errors, with Cargo's reasons ---
+class FileNotFound(NotFound):
+    reason = "fileNotFound"
+    default_message = "File not found"
+
+
+class FolderNotFound(NotFound):
+    reason = "folderNotFound"
+    default_message = "Folder not found"
+
+
+class NoFile(BadRequest):
+    reason = "noFile"
+    default_message = "No file in the upload: send multipart/form-data with a `file` field"
+
+
+class FolderNotEmpty(Conflict):
+    reason = "folderNotEmpty"
+    default_message = "The folder still holds files: move or delete them first"
+
+
+class UploadTooLarge(PayloadTooLarge):
+    """A file past `CARGOHOLD_MAX_UPLOAD_BYTES` (reason `payloadTooLarge`, as any body too large)."""

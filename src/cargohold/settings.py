@@ -158,6 +158,34 @@ class Settings(BaseSettings):
     connector_models_ttl_seconds: float = 300.0
     """How long a connector's model list (its provider's `/models`) is kept before it is asked again."""
 
+    # --- Files and knowledge (issue 12): uploads, the blob store, background indexing ---
+    files_dir: Path | None = None
+    """Where uploaded files' bytes are kept when no S3 bucket is set. Unset: `files/` in `data_dir`."""
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    """The largest file an upload may carry, in bytes: past it a 413 `payloadTooLarge`, counted while
+    the upload streams in, nothing stored."""
+    s3_bucket: str | None = None
+    """Keep files' bytes in this S3 bucket (any S3-compatible store) instead of `files_dir`."""
+    s3_endpoint_url: str | None = None
+    """The S3-compatible endpoint (MinIO, R2, ...): e.g. `http://minio:9000`. Unset: AWS S3."""
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = "cargohold/"
+    """Prepended to every object key the server writes in the bucket."""
+    index_concurrency: int = Field(default=2, ge=0, le=64)
+    """Files indexed at once by this replica (extraction and embedding run off the event loop).
+    0: this replica indexes nothing (another does)."""
+    index_poll_seconds: float = Field(default=5.0, gt=0)
+    """How often the indexer looks for work it was not told about (other replicas' uploads)."""
+    index_lease_seconds: float = Field(default=120.0, gt=0)
+    """A file being indexed renews its claim every third of this; a claim older than this (its
+    replica died) is taken over, so a file is indexed once and never left `indexing`."""
+
+    @property
+    def blob_dir(self) -> Path:
+        return (self.files_dir or self.data_dir / "files").expanduser()
+
     # Knowledge (issue 12): extraction, embeddings, the hybrid index (src/cargohold/knowledge/).
     embeddings_url: str | None = None
     """An OpenAI-compatible embeddings API (`https://api.openai.com/v1`, `http://ollama:11434/v1`).

@@ -5,12 +5,14 @@ implementations (jobs/) are set here by the lifespan."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db.engine import SessionFactory
+from .files.blobs import BlobStore
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList
 from .runtime.plugins import Plugins
@@ -42,6 +44,10 @@ class AppState:
     executor: Executor = field(init=False)
     limiter: RateLimiter = field(init=False)
     """Connectors' rate limits (Redis when configured), set by the lifespan (services/connectors)."""
+
+    # --- Files (issue 12): the blob store, and a nudge for this replica's indexer after an upload ---
+    blobs: BlobStore = field(init=False)
+    wake_indexer: Callable[[], None] = field(init=False, default=lambda: None)
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(self.settings, self.sessions, self.http, self.models, self.tools, self.plugins, self.tool_runs)

@@ -4,6 +4,9 @@
 `CARGOHOLD_MAX_BODY_BYTES` is answered 413 before a byte is read, and a body that grows past it
 (chunked, or lying about its length) is cut off there, never held whole.
 
+Uploads (`uploads`: paths -> their own limit, `CARGOHOLD_MAX_UPLOAD_BYTES` plus room for the
+multipart framing) are counted the same way against that limit instead.
+
 `check_request` (an app-wide dependency, so it runs before any body model is validated and before
 anything is stored) parses a JSON body once, caches it on the request (`request.json()` returns
 it, FastAPI's own parse is reused), and refuses what no backend can store (see `schemas/safe.py`).
@@ -21,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import InvalidJson, InvalidString, JsonTooDeep, NumberTooLarge, PayloadTooLarge
 from ..schemas.safe import JsonLimits, Problem, find_problem, format_path, set_json_limits, suspects
 
-__all__ = ["BodyLimit", "BodyTooLarge", "check_request", "parse_json"]
+__all__ = ["MULTIPART_ROOM", "BodyLimit", "BodyTooLarge", "check_request", "parse_json"]
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -30,27 +33,42 @@ class BodyTooLarge(HTTPException):
     """Raised from `receive` when the body outgrows the limit. An HTTPException, because FastAPI
     turns any other error raised while it reads a body into a plain 400."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, PayloadTooLarge(_too_large(limit)).error_message)
+    def __init__(self, limit: int, setting: str = "CARGOHOLD_MAX_BODY_BYTES") -> None:
+        super().__init__(413, PayloadTooLarge(_too_large(limit, setting)).error_message)
         self.limit = limit
 
 
-def _too_large(limit: int) -> str:
-    return f"The request body is larger than {limit} bytes (CARGOHOLD_MAX_BODY_BYTES)"
+def _too_large(limit: int, setting: str = "CARGOHOLD_MAX_BODY_BYTES") -> str:
+    return f"The request body is larger than {limit} bytes ({setting})"
+
+
+MULTIPART_ROOM = 64 * 1024
+"""An upload's body may exceed its file limit by this much: the multipart framing and small fields."""
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload_limit = self.uploads.get(scope["path"])
+        if upload_limit is None:
+            await self._limit(scope, receive, send, self.max_bytes)
+        else:
+            await self._limit(scope, receive, send, upload_limit + MULTIPART_ROOM, upload_limit)
+
+    async def _limit(self, scope: Scope, receive: Receive, send: Send, limit: int, upload: int | None = None) -> None:
+        shown, setting = (limit, "CARGOHOLD_MAX_BODY_BYTES")
+        if upload is not None:
+            shown, setting = upload, "CARGOHOLD_MAX_UPLOAD_BYTES"
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await _answer_413(send, self.max_bytes)
+        if declared is not None and declared > limit:
+            await _answer_413(send, shown, setting)
             return
         received = 0
         started = False
@@ -60,8 +78,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(shown, setting)
             return message
 
         async def tracked(message: Message) -> None:
@@ -74,7 +92,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await _answer_413(send, self.max_bytes)
+            await _answer_413(send, shown, setting)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -84,8 +102,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _answer_413(send: Send, limit: int) -> None:
-    body = json.dumps(PayloadTooLarge(_too_large(limit)).body()).encode()
+async def _answer_413(send: Send, limit: int, setting: str = "CARGOHOLD_MAX_BODY_BYTES") -> None:
+    body = json.dumps(PayloadTooLarge(_too_large(limit, setting)).body()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     # `connection: close`: the rest of the body is never read, so this connection cannot be reused.
     headers.append((b"connection", b"close"))
@@ -127,14 +145,18 @@ def limits_of(request: Request) -> JsonLimits:
     return JsonLimits(depth=settings.max_json_depth, field_bytes=settings.max_json_field_bytes)
 
 
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
 async def check_request(request: Request) -> None:
     limits = limits_of(request)
     set_json_limits(limits)  # read by `FreeJson` fields while this request's body is validated
     for key, value in request.query_params.multi_items():
         if (problem := find_problem({key: value}, 2)) is not None:
             _raise(Problem(format_path([key]), problem.kind, problem.detail))
-    if request.method not in _BODY_METHODS:
-        return
+    if request.method not in _BODY_METHODS or _is_multipart(request):
+        return  # an upload (multipart) is not JSON: its route checks its fields, the body is never read whole
     body = await request.body()  # cached by Starlette: no second read
     if hasattr(request, "_json"):  # FastAPI parsed it for the route's body model: check that value
         value = request._json

@@ -21,6 +21,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Tool
 from pydantic_ai.ui.vercel_ai import VercelAIAdapter
 from pydantic_ai.ui.vercel_ai.request_types import UIMessage
 
+from ..files.urls import attachment_uuid
 from ..schemas.parts import model_view
 
 __all__ = ["INTERRUPTED_TOOL_RESULT", "close_unanswered_tool_calls", "to_model_messages"]
@@ -66,12 +67,28 @@ def _loadable(message_uuid: str, parts: Any) -> list[dict[str, Any]]:
             log.warning("history: part %d of message %s has no AI SDK shape; left out", index, message_uuid)
             continue
         kind = part.get("type", "")
+        if kind == "file" and (attached := _attached_file(part)) is not None:
+            out.append(attached)
+            continue
         if (kind.startswith("tool-") or kind == "dynamic-tool") and part.get("state") not in _TERMINAL_TOOL_STATES:
             if "input" not in part:
                 continue
             part = {**part, "state": "output-error", "errorText": INTERRUPTED_TOOL_RESULT}
         out.append(part)
     return out
+
+
+def _attached_file(part: dict[str, Any]) -> dict[str, Any] | None:
+    """A document attached to the chat (a file of this server, `files/attachments.py`) is shown to
+    the model as a note: its text is reached with the `file_search` tool, not inlined."""
+    url = part.get("url")
+    if not isinstance(url, str) or attachment_uuid(url) is None:
+        return None
+    name = part.get("filename") or "a file"
+    return {
+        "type": "text",
+        "text": f"[Attached file {name!r} ({part.get('mediaType')}): search its text with the file_search tool]",
+    }
 
 
 def close_unanswered_tool_calls(messages: list[ModelMessage]) -> list[ModelMessage]:

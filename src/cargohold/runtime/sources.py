@@ -12,7 +12,9 @@ from typing import Any
 
 from ..schemas.capabilities import Capability
 from ..schemas.resources import FileResource, ModelResource, parse_resources
+from .capabilities.file_search import file_search
 from .context import ToolSource, TurnContext
+from .resources.file import file_resource
 from .resources.model import model_resource
 
 __all__ = ["build_sources"]
@@ -30,10 +32,12 @@ async def _resource_tools(resource: ModelResource | FileResource, ctx: TurnConte
         case ModelResource():
             return await model_resource(resource, ctx)
         case FileResource():
-            raise SourceUnavailable("file resources are not served by this cargohold version")
+            return await file_resource(resource, ctx)
 
 
 async def _capability_tools(capability: Capability, ctx: TurnContext) -> ToolSource:
+    if capability.slug == "fileSearch":  # files (issue 12)
+        return await file_search(capability.config, ctx)
     raise SourceUnavailable(f"the capability {capability.slug!r} is not served by this cargohold version")
 
 

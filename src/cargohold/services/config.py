@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..datasets.resources import model_resource_problem
 from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
+from ..files.resources import file_resource_problem
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
 from ..schemas.capabilities import NOT_SERVED, Capability
@@ -181,7 +182,8 @@ async def check_resources(
                 ):
                     raise BadRequest(f"{where}: {problem}")
             case FileResource():
-                raise BadRequest(f"{where}: `file` resources are not supported by this cargohold version yet")
+                if bind and (problem := await file_resource_problem(session, workspace_uuid, resource.items)):
+                    raise BadRequest(f"{where}: {problem}")
     return [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in resources]
 
 
@@ -195,6 +197,8 @@ def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]
     if len(set(slugs)) != len(slugs):
         raise BadRequest("`capabilities`: a capability is listed twice")
     for capability in capabilities:
+        if capability.slug == "fileSearch":  # files (issue 12)
+            continue
         if capability.slug in NOT_SERVED:
             raise BadRequest(f"capability `{capability.slug}` is not served by cargohold yet")
         raise BadRequest(f"capability `{capability.slug}` is not supported by this cargohold version yet")

@@ -20,6 +20,7 @@ from ..errors import (
     MessageNotUser,
     ReleaseNotFound,
 )
+from ..files.attachments import Attachments, has_file_parts, prepare_attachments
 from ..runtime.turn_config import TurnConfig
 from ..schemas.messages import MessageCreate, MessageStream
 from ..schemas.parts import PartError, check_parts
@@ -142,6 +143,11 @@ async def start_turn(
     trigger = body.chat_trigger.model_dump(mode="json", by_alias=True) if body.chat_trigger else {"type": "app"}
     executor = state.executor
     history: list[tuple[str, str, Any, str]] = []
+    attachments = Attachments(body.parts)
+    if has_file_parts(body.parts):  # files (issue 12): attachments' bytes stored before the transaction
+        async with state.reads() as session:
+            attachments = await prepare_attachments(state.settings, state.blobs, session, who, body.parts)
+        body.parts = attachments.parts
     try:
         async with state.sessions() as session, session.begin():
             # A uuid is a global key: one a client chose may be taken (by it, or by a message it was
@@ -184,6 +190,7 @@ async def start_turn(
                 )
             elif agent_uuid is not None:
                 chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
+            attachments.add_rows(session, chat.uuid)
             who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
             user_message = message_store.add_message(
                 session,
@@ -210,7 +217,13 @@ async def start_turn(
             chat.active_stream_uuid = assistant.uuid
     except IntegrityError as exc:
         # Two sends raced into one chat (same seq) or reused a uuid: the loser writes nothing.
+        await attachments.discard(state.blobs)
         raise LastMessageNotFinished("Another message was just sent to this chat") from exc
+    except BaseException:
+        await attachments.discard(state.blobs)
+        raise
+    if attachments.rows:
+        state.wake_indexer()
     publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
     await publisher.open()
     prepared = None

@@ -1,0 +1,44 @@
+"""Upload and wait helpers for the files tests (over real HTTP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ..harness import wait_until
+
+FILES = "/v1/content/files"
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    name: str,
+    data: bytes,
+    content_type: str = "application/octet-stream",
+    prefix: str = FILES,
+    **fields: str,
+) -> httpx.Response:
+    return await client.post(f"{prefix}/upload", files={"file": (name, data, content_type)}, data=fields)
+
+
+async def uploaded(client: httpx.AsyncClient, name: str, data: bytes, **fields: str) -> dict[str, Any]:
+    response = await upload(client, name, data, **fields)
+    assert response.status_code == 200, response.text
+    (file,) = response.json()["files"]
+    return file  # type: ignore[no-any-return]
+
+
+async def wait_indexed(
+    client: httpx.AsyncClient, file_uuid: str, statuses: tuple[str, ...] = ("ready", "error"), timeout: float = 60.0
+) -> dict[str, Any]:
+    """The file once its `indexStatus` is one of `statuses` (polled, with a deadline)."""
+    found: dict[str, Any] = {}
+
+    async def check() -> bool:
+        response = await client.get(f"{FILES}/{file_uuid}")
+        found.update(response.json().get("file", {}))
+        return found.get("indexStatus") in statuses
+
+    await wait_until(check, timeout)
+    return found
