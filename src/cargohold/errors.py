@@ -21,6 +21,7 @@ __all__ = [
     "CargoholdError",
     "ChatNotFound",
     "Conflict",
+    "DocumentNotFound",
     "DraftReleaseNotFound",
     "InvalidActions",
     "InvalidConnector",
@@ -36,10 +37,12 @@ __all__ = [
     "McpClientNotSupported",
     "McpClientTimeout",
     "McpClientUnauthorized",
+    "MemoryNotFound",
     "MessageAlreadyExists",
     "MessageNotFound",
     "MessageNotUser",
     "MissingProviderKey",
+    "ModelCallFailed",
     "NotFound",
     "NumberTooLarge",
     "PayloadTooLarge",
@@ -222,3 +225,23 @@ class NumberTooLarge(BadRequest):
 class InvalidLastEventId(BadRequest):
     reason = "invalidLastEventId"
     default_message = "`Last-Event-ID` is not an id of this stream: send the `id:` of the last event received"
+
+
+# --- issue 14: capabilities ---
+
+
+class MemoryNotFound(NotFound):
+    reason = "memoryNotFound"
+    default_message = "Memory not found"
+
+
+class DocumentNotFound(NotFound):
+    reason = "documentNotFound"
+    default_message = "Document not found"
+
+
+class ModelCallFailed(CargoholdError):
+    """A helper route's model call (suggested actions, prompt helpers) failed: the provider's fault."""
+
+    status_code = 502
+    reason = "modelCallFailed"

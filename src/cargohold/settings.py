@@ -141,3 +141,10 @@ class Settings(BaseSettings):
 
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""
+
+    # --- issue 14: capabilities (memory, document, suggestedActions) ---
+    memory_inject_count: int = Field(default=5, ge=0, le=50)
+    """How many memories (the most relevant to the user's message) the `memory` capability gives the
+    model at the start of each turn; 0 gives none (the tools stay)."""
+    memory_duplicate_similarity: float = Field(default=0.9, gt=0.0, le=1.0)
+    """With an embedder, a saved fact this similar (cosine) to a kept one updates it instead of adding a copy."""
