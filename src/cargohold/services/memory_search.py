@@ -24,10 +24,10 @@ from ..settings import Settings
 __all__ = ["Embedder", "embed_document", "embed_query", "embedder_for", "keywords", "normalized", "rank"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(  # noqa: SIM905 (a word list reads better as text)
+_STOP = frozenset(
     """the and for are was were with that this from have has had you your yours our they them their what which
     who whom when where why how not but all any can will would should could about into over than then there
-    here its also just like user users does did doing done been being very more most some such""".split()
+    here its also just like user users does did doing done been being very more most some such""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 RELEVANT_SIMILARITY = 0.3
 """Below this cosine a memory is not relevant to a message (it may still be given as a recent one)."""
