@@ -68,7 +68,10 @@ async def caps_server(
             "secret_key": PG_SECRET_KEY,
         }
     else:
-        base = {"database_url": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('caps')}/cargohold.db", "redis_url": None}
+        base = {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('caps')}/cargohold.db",
+            "redis_url": None,
+        }
     settings = Settings(
         **base,
         bootstrap=False,
@@ -88,7 +91,7 @@ async def new_tenant(srv: Server, clients: list[httpx.AsyncClient], workspace_uu
     """A new workspace with its first user, or (`workspace_uuid`) another user of that workspace."""
     async with srv.state.sessions() as session, session.begin():
         if workspace_uuid is None:
-            workspace, user = await create_workspace(session, "caps")
+            _, user = await create_workspace(session, "caps")
         else:
             user = User(uuid=uuid.uuid4(), workspace_uuid=workspace_uuid, name="second")
             session.add(user)

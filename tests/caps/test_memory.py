@@ -64,7 +64,11 @@ class TestMemoryTurns:
         assert "The user's favourite colour is teal" in system
 
         message = (await ws.client.get("/v1/ai/messages/list", params={"chatUuid": chat})).json()["messages"][-1]
-        assert message["evaluatedTools"]["save_memory"] == {"kind": "capability", "name": "save_memory", "slug": "memory"}
+        assert message["evaluatedTools"]["save_memory"] == {
+            "kind": "capability",
+            "name": "save_memory",
+            "slug": "memory",
+        }
         assert message["evaluatedTools"]["search_memories"]["slug"] == "memory"
 
         caps_llm.script(
@@ -92,7 +96,9 @@ class TestMemoryTurns:
         assert [(m["content"], m["scope"], m["agentUuid"]) for m in by_agent] == [
             ("Our fiscal year starts in April", "agent", agent["uuid"])
         ]
-        system = await instructions_of_next_turn(ws, caps_llm, "When does the fiscal year start?", agentUuid=agent["uuid"])
+        system = await instructions_of_next_turn(
+            ws, caps_llm, "When does the fiscal year start?", agentUuid=agent["uuid"]
+        )
         assert "fiscal year starts in April" in system and "vegetarian" not in system
 
         # Another user of the same workspace: the agent's memories are shared, the user's are not.
@@ -133,15 +139,14 @@ class TestMemoryRoutes:
         await save(ws, caps_llm, "Renewals are due in June", agentUuid=agent["uuid"])
         [memory] = await listed(ws, scope="agent", agentUuid=agent["uuid"])
         other = await new_tenant(caps_server, clients)
-        response = await other.client.get(
-            "/v1/ai/memories/list", params={"scope": "agent", "agentUuid": agent["uuid"]}
-        )
+        response = await other.client.get("/v1/ai/memories/list", params={"scope": "agent", "agentUuid": agent["uuid"]})
         assert response.status_code == 404 and response.json()["reason"] == "agentNotFound"
         for call in (
             other.client.put(f"/v1/ai/memories/{memory['mem0Id']}", json={"content": "x"}),
             other.client.delete(f"/v1/ai/memories/{memory['mem0Id']}"),
             other.client.put(
-                f"/v1/ai/memories/{memory['mem0Id']}", json={"content": "x", "scope": "agent", "agentUuid": agent["uuid"]}
+                f"/v1/ai/memories/{memory['mem0Id']}",
+                json={"content": "x", "scope": "agent", "agentUuid": agent["uuid"]},
             ),
         ):
             response = await call

@@ -141,6 +141,8 @@ async def list_versions(
     state: AppState, who: Principal, document_uuid: uuid.UUID, *, limit: int, offset: int
 ) -> list[Document]:
     async with state.reads() as session:
+        if await store.latest_version(session, who.workspace_uuid, document_uuid) is None:
+            raise DocumentNotFound()
         return await store.list_versions(session, who.workspace_uuid, document_uuid, limit=limit, offset=offset)
 
 
