@@ -82,7 +82,7 @@ class TestDocumentTurns:
 
     async def test_code_is_streamed_whole_and_bad_calls_are_tool_errors(self, ws: Tenant, caps_llm: FakeLLM) -> None:
         code = "def tide():\n    return 'high'\n"
-        chunks, output = await turn(
+        chunks, _ = await turn(
             ws, caps_llm, ToolCall("create_document", {"title": "tide.py", "kind": "code", "content": code})
         )
         assert [p["data"] for p in data_parts(chunks) if p["type"] == "data-codeDelta"] == [code]
