@@ -43,8 +43,7 @@ class TurnMemories:
     workspace_uuid: uuid.UUID
 
     async def save(self, owner: MemoryOwner, content: str) -> FoundMemory:
-        embedder = embedder_for(self.settings)
-        embedding = await embed_document(embedder, content) if embedder is not None else None
+        embedding = await embed_document(embedder_for(self.settings), content)
         key = normalized(content)
         async with self.sessions() as session, session.begin():
             kept = await store.find_normalized(session, self.workspace_uuid, owner.scope, owner.owner_uuid, key)
@@ -100,8 +99,7 @@ class TurnMemories:
             )
 
     async def _ranked(self, rows: list[Memory], query: str) -> list[tuple[int, float]]:
-        embedder = embedder_for(self.settings)
-        vector = await embed_query(embedder, query) if embedder is not None and query.strip() else None
+        vector = await embed_query(embedder_for(self.settings), query)
         return rank(query, [(r.content, r.embedding) for r in rows], vector)
 
 
@@ -131,8 +129,7 @@ async def update_memory(
     if not content or len(content) > MAX_MEMORY_CHARS:
         raise BadRequest(f"`content` must hold 1 to {MAX_MEMORY_CHARS} characters")
     owner = await _owner(state, who, scope, agent_uuid)
-    embedder = embedder_for(state.settings)
-    embedding = await embed_document(embedder, content) if embedder is not None else None
+    embedding = await embed_document(embedder_for(state.settings), content)
     async with state.sessions() as session, session.begin():
         memory = await store.get_memory(session, who.workspace_uuid, owner.scope, owner.owner_uuid, mem0_id)
         if memory is None:

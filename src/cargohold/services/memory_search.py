@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from ..settings import Settings
 
 __all__ = ["Embedder", "embed_document", "embed_query", "embedder_for", "keywords", "normalized", "rank"]
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
     """the and for are was were with that this from have has had you your yours our they them their what which
@@ -57,7 +59,11 @@ def embedder_for(settings: Settings) -> Embedder | None:
         module = importlib.import_module("cargohold.knowledge.embeddings")
     except ImportError:
         return None
-    embedder: Embedder | None = module.get_embedder(settings)
+    try:
+        embedder: Embedder | None = module.get_embedder(settings)
+    except Exception:
+        log.warning("memory: the embedder could not be built; ranking by keywords", exc_info=True)
+        return None
     return embedder
 
 
@@ -69,12 +75,26 @@ async def _call(method: Any, arg: Any) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
-async def embed_document(embedder: Embedder, text: str) -> bytes:
-    return (await _call(embedder.embed_documents, [text])).reshape(-1).astype(np.float32).tobytes()
+async def embed_document(embedder: Embedder | None, text: str) -> bytes | None:
+    """The text's vector as float32 bytes; None without an embedder, or when it fails (the memory is
+    then kept and found by its words: an embeddings service being down loses no fact)."""
+    if embedder is None:
+        return None
+    try:
+        return (await _call(embedder.embed_documents, [text])).reshape(-1).astype(np.float32).tobytes()
+    except Exception:
+        log.warning("memory: embedding failed; kept without a vector", exc_info=True)
+        return None
 
 
-async def embed_query(embedder: Embedder, text: str) -> np.ndarray:
-    return (await _call(embedder.embed_query, text)).reshape(-1)
+async def embed_query(embedder: Embedder | None, text: str) -> np.ndarray | None:
+    if embedder is None or not text.strip():
+        return None
+    try:
+        return (await _call(embedder.embed_query, text)).reshape(-1)
+    except Exception:
+        log.warning("memory: embedding the query failed; ranking by keywords", exc_info=True)
+        return None
 
 
 def _overlap(query: set[str], text: str) -> float:
