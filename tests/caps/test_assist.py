@@ -148,6 +148,11 @@ class TestCapabilityChecks:
             response, _ = await stream_turn(ws.client, stream_body(capabilities=[{"slug": slug}]))
             assert response.status_code == 400, slug
             assert response.json()["errorMessage"] == f"capability `{slug}` is not served by cargohold yet"
+        # An action may not take the name of a capability's tool.
+        scout = (await ws.client.post("/v1/ai/agents", json={"name": "Scout"})).json()["agent"]
+        action = {"kind": "agent", "slug": "save_memory", "agentUuid": scout["uuid"]}
+        response, _ = await stream_turn(ws.client, stream_body(capabilities=[{"slug": "memory"}], actions=[action]))
+        assert response.status_code == 400 and "capability `memory`" in response.json()["errorMessage"]
         twice = [{"slug": "memory"}, {"slug": "memory"}]
         response, _ = await stream_turn(ws.client, stream_body(capabilities=twice))
         assert response.status_code == 400

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..datasets.resources import model_resource_problem
 from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
-from ..runtime.capabilities.registry import capability_problem
+from ..runtime.capabilities.registry import capability_problem, capability_tools
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
 from ..schemas.capabilities import NOT_SERVED, Capability
@@ -25,7 +25,14 @@ from ..store import agents as agent_store
 from ..store import mcp_connections as mcp_store
 from ..store import tools as tool_store
 
-__all__ = ["check_actions", "check_capabilities", "check_mcp_clients", "check_resources", "refuse_unsupported"]
+__all__ = [
+    "check_actions",
+    "check_capabilities",
+    "check_mcp_clients",
+    "check_resources",
+    "check_tool_names",
+    "refuse_unsupported",
+]
 
 
 def refuse_unsupported(*, connector_uuid: uuid.UUID | None = None, **nullable: Any) -> None:
@@ -205,6 +212,19 @@ def check_capabilities(raw: list[dict[str, Any]] | None, settings: Settings) -> 
         if problem := capability_problem(capability, settings):
             raise BadRequest(problem)
     return [c.model_dump(mode="json", by_alias=True) for c in capabilities]
+
+
+def check_tool_names(
+    actions: list[dict[str, Any]], resources: list[dict[str, Any]], capabilities: list[dict[str, Any]]
+) -> None:
+    """An action or resource slug may not be the name of a tool a capability of the turn adds."""
+    taken = capability_tools(capabilities)
+    for field, items in (("actions", actions), ("resources", resources)):
+        for item in items:
+            if (slug := item.get("slug")) in taken:
+                raise BadRequest(
+                    f"`{field}`: `{slug}` is the name of a tool of the capability `{taken[slug]}`; choose another slug"
+                )
 
 
 def validation_summary(exc: ValidationError) -> str:

@@ -18,7 +18,7 @@ from .document import document
 from .memory import memory, memory_problem
 from .suggested_actions import suggested_actions
 
-__all__ = ["REGISTRY", "CapabilitySpec", "capability_problem"]
+__all__ = ["REGISTRY", "CapabilitySpec", "capability_problem", "capability_tools"]
 
 Build = Callable[[Capability, TurnContext], Awaitable[ToolSource]]
 Problem = Callable[[Capability, Settings], str | None]
@@ -28,11 +28,13 @@ Problem = Callable[[Capability, Settings], str | None]
 class CapabilitySpec:
     build: Build
     problem: Problem | None = None
+    tools: tuple[str, ...] = ()
+    """The tool names it adds: an action or resource may not take one (a 400 when a turn is sent)."""
 
 
 REGISTRY: dict[str, CapabilitySpec] = {
-    "memory": CapabilitySpec(memory, memory_problem),
-    "document": CapabilitySpec(document),
+    "memory": CapabilitySpec(memory, memory_problem, ("save_memory", "search_memories")),
+    "document": CapabilitySpec(document, tools=("create_document", "update_document")),
     "suggestedActions": CapabilitySpec(suggested_actions),
 }
 
@@ -43,3 +45,13 @@ def capability_problem(capability: Capability, settings: Settings) -> str | None
     if spec is None:
         return f"capability `{capability.slug}` is not supported by this cargohold version yet"
     return spec.problem(capability, settings) if spec.problem else None
+
+
+def capability_tools(capabilities: list[dict[str, object]]) -> dict[str, str]:
+    """tool name -> the capability (slug) that adds it, for these (checked) capabilities."""
+    names: dict[str, str] = {}
+    for capability in capabilities:
+        spec = REGISTRY.get(str(capability.get("slug")))
+        if spec is not None:
+            names.update(dict.fromkeys(spec.tools, str(capability.get("slug"))))
+    return names
