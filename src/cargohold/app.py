@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from . import __version__
 from .api import agents, chats, connection, files, mcp_clients, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
+from .api.capabilities import capabilities_router
 from .api.cors import install_cors
 from .api.docs import docs_router
 from .api.errors import install_error_handlers
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(storage.router)
     app.include_router(connection.router)
     app.include_router(files.router)
+    app.include_router(capabilities_router())
     app.include_router(web_router())
     app.include_router(ops_router())
     app.include_router(docs_router(app.title))

@@ -23,6 +23,7 @@ __all__ = [
     "Conflict",
     "ConnectorNotFound",
     "ConnectorTestFailed",
+    "DocumentNotFound",
     "DraftReleaseNotFound",
     "DuplicateConnectorSlug",
     "FailedToGetLanguageModels",
@@ -47,10 +48,12 @@ __all__ = [
     "McpClientNotSupported",
     "McpClientTimeout",
     "McpClientUnauthorized",
+    "MemoryNotFound",
     "MessageAlreadyExists",
     "MessageNotFound",
     "MessageNotUser",
     "MissingProviderKey",
+    "ModelCallFailed",
     "NoFile",
     "NotFound",
     "NumberTooLarge",
@@ -316,3 +319,23 @@ class FolderNotEmpty(Conflict):
 
 class UploadTooLarge(PayloadTooLarge):
     """A file past `CARGOHOLD_MAX_UPLOAD_BYTES` (reason `payloadTooLarge`, as any body too large)."""
+
+
+# --- issue 14: capabilities ---
+
+
+class MemoryNotFound(NotFound):
+    reason = "memoryNotFound"
+    default_message = "Memory not found"
+
+
+class DocumentNotFound(NotFound):
+    reason = "documentNotFound"
+    default_message = "Document not found"
+
+
+class ModelCallFailed(CargoholdError):
+    """A helper route's model call (suggested actions, prompt helpers) failed: the provider's fault."""
+
+    status_code = 502
+    reason = "modelCallFailed"

@@ -208,3 +208,10 @@ class Settings(BaseSettings):
     knowledge_vector_cache_rows: int = Field(default=500_000, ge=0)
     """Vectors kept in memory for search across workspaces (least recently searched evicted first):
     about 1.5 KB each at 384 dimensions. A workspace larger than this is searched from the database."""
+
+    # --- issue 14: capabilities (memory, document, suggestedActions) ---
+    memory_inject_count: int = Field(default=5, ge=0, le=50)
+    """How many memories (the most relevant to the user's message) the `memory` capability gives the
+    model at the start of each turn; 0 gives none (the tools stay)."""
+    memory_duplicate_similarity: float = Field(default=0.9, gt=0.0, le=1.0)
+    """With an embedder, a saved fact this similar (cosine) to a kept one updates it instead of adding a copy."""

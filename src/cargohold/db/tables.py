@@ -538,3 +538,73 @@ class KnowledgeIndexVersion(Base):
     __tablename__ = "knowledge_index_versions"
     workspace_uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+# --- issue 14: capabilities (memories, documents, votes, suggested actions) ---
+
+
+class Memory(Base):
+    """A fact the `memory` capability saved, owned by a user (`scope: user`) or by an agent
+    (`scope: agent`) of a workspace. `normalized` finds the same fact saved again (it is updated,
+    not copied); `embedding` (float32, L2-normalised) when an embedder is configured. A deleted
+    memory is deleted: no model sees it again."""
+
+    __tablename__ = "memories"
+    mem0_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    """user | agent"""
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    agent_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    content: Mapped[str] = mapped_column(sa.Text)
+    normalized: Mapped[str] = mapped_column(sa.Text)
+    embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_memories_user", "workspace_uuid", "user_uuid", "updated_at"),
+        sa.Index("ix_memories_agent", "workspace_uuid", "agent_uuid", "updated_at"),
+    )
+
+
+class Document(Base):
+    """One version of a canvas document (`document` capability): `(uuid, created_at)` is the key,
+    the newest version is the document."""
+
+    __tablename__ = "documents"
+    uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    user_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    chat_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    title: Mapped[str | None] = mapped_column(sa.String(500))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    """text | code | image | sheet"""
+    content: Mapped[str] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_documents_ws_uuid", "workspace_uuid", "uuid", "created_at"),)
+
+
+class Vote(Base):
+    """A user's thumbs up or down on a message (one per user and message)."""
+
+    __tablename__ = "votes"
+    message_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("messages.uuid"), primary_key=True)
+    user_uuid: Mapped[UUID] = mapped_column(sa.Uuid, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"))
+    chat_uuid: Mapped[UUID] = mapped_column(sa.Uuid)
+    is_upvoted: Mapped[bool] = mapped_column(sa.Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.Index("ix_votes_ws_chat", "workspace_uuid", "chat_uuid"),)
+
+
+class SuggestedActionsCache(Base):
+    """`POST /v1/ai/suggestedActions/generate` answers, kept by the caller's `cacheKey`."""
+
+    __tablename__ = "suggested_actions_cache"
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("workspaces.uuid"), primary_key=True)
+    cache_key: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    suggested_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_ai import CancellationToken
+from pydantic_ai.models import Model
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.engine import CursorResult
 
@@ -28,6 +29,7 @@ from .. import metrics
 from ..db.tables import Message
 from ..logs import message_uuid_var
 from ..runtime.agent import AgentSpec, build_agent
+from ..runtime.capabilities.suggested_actions import SuggestionRequest, generate_suggestions
 from ..runtime.context import ToolSource, TurnContext
 from ..runtime.credits import UsageRecord, add_usage, usage_record
 from ..runtime.failures import describe_failure
@@ -36,6 +38,7 @@ from ..runtime.models import ModelChoice
 from ..runtime.sources import build_sources
 from ..runtime.toolsets.guard import guard_tools
 from ..runtime.turn_config import TurnConfig
+from ..services.capability_ports import capability_ports
 from ..services.finish import INTERRUPTED, Ending, finish_message
 from ..services.ports import PreparedTurn, TurnDeps
 from ..services.subagents import run_subagent
@@ -151,6 +154,7 @@ class TurnRun:
                 sessions=self.deps.sessions,
                 http=self.deps.http,
                 emit=publisher.emit_dict,
+                ports=capability_ports(self.deps, turn),
             )
             sources = await build_sources(turn.config.resources, turn.config.capabilities, ctx)
         except BaseException:
@@ -196,7 +200,35 @@ class TurnRun:
         if result.error is not None:
             return Ending("error", "error", error_message=describe_failure(result.error), meta=meta)
         reason = "max-steps" if agent.hit_step_bound else (result.finish_reason or "stop")
-        return Ending("success", reason, meta=meta)
+        ending = Ending("success", reason, meta=meta)
+        ending.suggested_actions = await self._follow_ups(turn, publisher, agent.spec.model)
+        return ending
+
+    async def _follow_ups(
+        self, turn: PreparedTurn, publisher: StreamPublisher, model: Model
+    ) -> list[dict[str, Any]] | None:
+        """issue 14: a release's static suggested actions as they are; else, with the `suggestedActions`
+        capability, 1 to 5 follow-ups made after the answer (a failure there costs only the follow-ups)."""
+        config = turn.config
+        if config.suggested_actions:
+            return list(config.suggested_actions)
+        if not any(c.get("slug") == "suggestedActions" for c in config.capabilities):
+            return None
+        answer = "\n".join(p["text"] for p in publisher.parts.parts if p.get("type") == "text" and p.get("text"))
+        request = SuggestionRequest(
+            question=last_user_text(turn.history),
+            answer=answer,
+            system_prompt=config.system_prompt,
+            context_prompt=config.context_prompt,
+            actions=[a for a in config.actions if a.get("slug") in self.evaluated],
+        )
+        try:
+            return await generate_suggestions(
+                model, request, usage=self.usage, request_timeout=self.deps.settings.model_request_timeout
+            )
+        except Exception:
+            log.warning("turn %s: no suggested actions (the follow-up call failed)", self.message_uuid, exc_info=True)
+            return None
 
     def _usage(self, *, complete: bool) -> UsageRecord:
         # A model call still streaming (or cut off) has reported no usage: count what it streamed.

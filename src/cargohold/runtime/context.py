@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ..db.engine import SessionFactory
     from ..settings import Settings
+    from .capabilities.ports import CapabilityPorts
 
 __all__ = ["EmitChunk", "ToolSource", "TurnContext"]
 
@@ -42,6 +43,8 @@ class TurnContext:
     http: httpx.AsyncClient
     """Outbound HTTP through the guard (no private addresses unless the operator allows them)."""
     emit: EmitChunk
+    ports: CapabilityPorts | None = None
+    """Storage the capabilities use (memories, documents), bound to this turn (issue 14)."""
 
 
 @dataclass(slots=True)

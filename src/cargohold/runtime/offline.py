@@ -3,7 +3,10 @@ user names one, then answers with the result, so a fresh install shows a real mu
 
 Unnamed, it still picks the built-in tools a question calls for: `calculate` for arithmetic
 ("what is 6 times 7?"), `current_time` for the time or the date ("what time is it?"). Its text
-answers use the chat's history: it can say what the user said earlier, and a name they gave."""
+answers use the chat's history: it can say what the user said earlier, and a name they gave.
+
+Asked for a structured output (follow-ups, the prompt helpers), it answers from the request's
+facts (`runtime/offline_tasks.py`)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 from pydantic_ai.tools import ToolDefinition
+
+from .offline_tasks import structured_answer
 
 __all__ = ["offline_model"]
 
@@ -182,6 +187,11 @@ def _result_sentence(message: ModelRequest) -> str | None:
 
 def _plan(messages: list[ModelMessage], info: AgentInfo) -> str | list[ToolCallPart]:
     """What to say next: text, or the tool calls to make."""
+    if info.output_tools and not info.allow_text_output:  # a structured output is asked for
+        output = info.output_tools[0]
+        request = (_user_texts(messages) or [""])[-1]
+        args = structured_answer(output.name, request) or _arguments(output, request)
+        return [ToolCallPart(output.name, json.dumps(args), tool_call_id="offline_output")]
     last = messages[-1] if messages else None
     if isinstance(last, ModelRequest) and (summary := _result_sentence(last)):
         return summary

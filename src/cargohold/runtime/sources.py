@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic_ai.toolsets import FunctionToolset
+
 from ..schemas.capabilities import Capability
 from ..schemas.resources import FileResource, ModelResource, parse_resources
-from .capabilities.file_search import file_search
+from .capabilities.registry import REGISTRY
 from .context import ToolSource, TurnContext
 from .resources.file import file_resource
 from .resources.model import model_resource
@@ -36,9 +38,16 @@ async def _resource_tools(resource: ModelResource | FileResource, ctx: TurnConte
 
 
 async def _capability_tools(capability: Capability, ctx: TurnContext) -> ToolSource:
-    if capability.slug == "fileSearch":  # files (issue 12)
-        return await file_search(capability.config, ctx)
-    raise SourceUnavailable(f"the capability {capability.slug!r} is not served by this cargohold version")
+    spec = REGISTRY.get(capability.slug)
+    if spec is None:  # checked before it is stored (services/config.py): a release older than this server
+        raise SourceUnavailable(f"the capability {capability.slug!r} is not served by this cargohold version")
+    source = await spec.build(capability, ctx)
+    # Each tool a capability adds is recorded with its origin (Cargo's EvaluatedTool `capability`).
+    for toolset in source.toolsets:
+        if isinstance(toolset, FunctionToolset):
+            for name in toolset.tools:
+                source.evaluated.setdefault(name, {"kind": "capability", "name": name, "slug": capability.slug})
+    return source
 
 
 async def build_sources(

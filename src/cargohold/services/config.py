@@ -13,18 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..datasets.resources import model_resource_problem
 from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
 from ..files.resources import file_resource_problem
+from ..runtime.capabilities.registry import capability_problem, capability_tools
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
 from ..schemas.capabilities import NOT_SERVED, Capability
 from ..schemas.mcp_clients import ConnectorMcpClient, CustomMcpClient, parse_mcp_clients
 from ..schemas.resources import FileResource, ModelResource, Resource
 from ..schemas.secrets import CREDENTIAL_KEY, MASK, mask_authentication, masked_paths, refuse_masked_actions
+from ..settings import Settings
 from ..state import AppState
 from ..store import agents as agent_store
 from ..store import mcp_connections as mcp_store
 from ..store import tools as tool_store
 
-__all__ = ["check_actions", "check_capabilities", "check_mcp_clients", "check_resources", "refuse_unsupported"]
+__all__ = [
+    "check_actions",
+    "check_capabilities",
+    "check_mcp_clients",
+    "check_resources",
+    "check_tool_names",
+    "refuse_unsupported",
+]
 
 
 def refuse_unsupported(**nullable: Any) -> None:
@@ -187,8 +196,9 @@ async def check_resources(
     return [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in resources]
 
 
-def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """The capabilities, normalised: an unknown slug, or one not served yet, is a 400."""
+def check_capabilities(raw: list[dict[str, Any]] | None, settings: Settings) -> list[dict[str, Any]]:
+    """The capabilities, normalised: an unknown slug, one not served yet, or one this server cannot
+    run as configured (`runtime/capabilities/registry.py`) is a 400."""
     try:
         capabilities = _CAPABILITIES.validate_python(raw or [])
     except ValidationError as exc:
@@ -197,12 +207,24 @@ def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]
     if len(set(slugs)) != len(slugs):
         raise BadRequest("`capabilities`: a capability is listed twice")
     for capability in capabilities:
-        if capability.slug == "fileSearch":  # files (issue 12)
-            continue
         if capability.slug in NOT_SERVED:
             raise BadRequest(f"capability `{capability.slug}` is not served by cargohold yet")
-        raise BadRequest(f"capability `{capability.slug}` is not supported by this cargohold version yet")
+        if problem := capability_problem(capability, settings):
+            raise BadRequest(problem)
     return [c.model_dump(mode="json", by_alias=True) for c in capabilities]
+
+
+def check_tool_names(
+    actions: list[dict[str, Any]], resources: list[dict[str, Any]], capabilities: list[dict[str, Any]]
+) -> None:
+    """An action or resource slug may not be the name of a tool a capability of the turn adds."""
+    taken = capability_tools(capabilities)
+    for field, items in (("actions", actions), ("resources", resources)):
+        for item in items:
+            if (slug := item.get("slug")) in taken:
+                raise BadRequest(
+                    f"`{field}`: `{slug}` is the name of a tool of the capability `{taken[slug]}`; choose another slug"
+                )
 
 
 def validation_summary(exc: ValidationError) -> str:

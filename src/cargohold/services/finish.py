@@ -51,6 +51,9 @@ class Ending:
     meta: dict[str, Any] = field(default_factory=dict)
     error_streamed: bool = False
     """The stream already holds an `error` chunk for this failure."""
+    suggested_actions: list[dict[str, Any]] | None = None
+    """Follow-ups `{text, actions: [{slug}]}` for the `finish` metadata and the message; None keeps
+    what the row holds (a release's static ones)."""
 
 
 def close_parts(parts: list[dict[str, Any]], status: str) -> list[dict[str, Any]]:
@@ -75,8 +78,13 @@ def close_parts(parts: list[dict[str, Any]], status: str) -> list[dict[str, Any]
     return closed
 
 
-def finish_chunk(usage: dict[str, Any], finish_reason: str) -> dict[str, Any]:
-    chunk: dict[str, Any] = {"type": "finish", "messageMetadata": {"usage": usage, "finishReason": finish_reason}}
+def finish_chunk(
+    usage: dict[str, Any], finish_reason: str, suggested_actions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"usage": usage, "finishReason": finish_reason}
+    if suggested_actions:
+        metadata["suggestedActions"] = suggested_actions
+    chunk: dict[str, Any] = {"type": "finish", "messageMetadata": metadata}
     # The AI SDK knows no `max-steps` or `cancelled`; the metadata keeps cargohold's own reason.
     chunk["finishReason"] = finish_reason if finish_reason in _SDK_FINISH_REASONS else "other"
     return chunk
@@ -110,6 +118,8 @@ async def finish_message(
     }
     if ending.evaluated_tools is not None:
         values["evaluated_tools"] = ending.evaluated_tools
+    if ending.suggested_actions is not None:
+        values["suggested_actions"] = ending.suggested_actions
     where = [Message.uuid == message_uuid, Message.status.in_(UNFINISHED)]
     if lease_expired_before is not None:
         where.append(Message.lease_expires_at < lease_expired_before)
@@ -140,7 +150,7 @@ async def finish_message(
     finally:
         if publisher is not None:
             with suppress(Exception):
-                await publisher.emit_dict(finish_chunk(usage, ending.finish_reason))
+                await publisher.emit_dict(finish_chunk(usage, ending.finish_reason, ending.suggested_actions))
             try:
                 await publisher.close()
             except Exception:  # the row is finished; a reader of this stream ends when it expires

@@ -32,7 +32,14 @@ from ..store.messages import lease_until
 from ..store.workspaces import Principal
 from ..stream.publisher import StreamPublisher
 from .agents import require_agent
-from .config import check_actions, check_capabilities, check_mcp_clients, check_resources, refuse_unsupported
+from .config import (
+    check_actions,
+    check_capabilities,
+    check_mcp_clients,
+    check_resources,
+    check_tool_names,
+    refuse_unsupported,
+)
 from .connectors import turn_choice
 from .ports import PreparedTurn
 from .releases import named_release
@@ -90,7 +97,7 @@ async def _effective_config(
     max_steps = pick("max_steps", body.max_steps)
     if max_steps is not None and max_steps > state.settings.max_steps_limit:
         raise BadRequest(f"maxSteps must be at most {state.settings.max_steps_limit}")
-    return TurnConfig(
+    config = TurnConfig(
         actions=await check_actions(
             state,
             session,
@@ -104,7 +111,7 @@ async def _effective_config(
         resources=await check_resources(
             state, session, who.workspace_uuid, pick("resources", body.resources), bind=body.resources is not None
         ),
-        capabilities=check_capabilities(pick("capabilities", body.capabilities)),
+        capabilities=check_capabilities(pick("capabilities", body.capabilities), state.settings),
         system_prompt=pick("system_prompt", body.system_prompt),
         context_prompt=body.context_prompt,
         with_reasoning=bool(pick("with_reasoning", body.with_reasoning)),
@@ -115,6 +122,8 @@ async def _effective_config(
         connector_uuid=choice.connector_uuid,
         suggested_actions=list(release.suggested_actions or []) if release is not None else [],
     )
+    check_tool_names(config.actions, config.resources, config.capabilities)
+    return config
 
 
 def _check_parts(state: AppState, parts: list[Any]) -> None:

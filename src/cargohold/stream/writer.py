@@ -20,6 +20,7 @@ from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.ui.vercel_ai import VercelAIEventStream
 from pydantic_ai.ui.vercel_ai.response_types import (
     BaseChunk,
+    DataChunk,
     ErrorChunk,
     FinishStepChunk,
     MessageMetadataChunk,
@@ -28,6 +29,7 @@ from pydantic_ai.ui.vercel_ai.response_types import (
 )
 
 from ..runtime.agent import TurnEvent
+from ..runtime.capabilities.ui_parts import data_parts_of
 from ..runtime.failures import describe_failure
 from .publisher import StreamPublisher
 
@@ -83,6 +85,12 @@ class TurnEncoder(VercelAIEventStream[Any, Any]):
         if getattr(event.part, "outcome", None) == "interrupted":
             yield ToolOutputErrorChunk(tool_call_id=event.part.tool_call_id, error_text=CANCELLED_TOOL_CALL)
             return
+        # --- issue 14: `data-*` parts a tool returned (runtime/capabilities/ui_parts), before its output ---
+        for part in data_parts_of(getattr(event.part, "metadata", None)):
+            yield DataChunk(
+                type=part["type"], id=part.get("id"), data=part.get("data"), transient=part.get("transient")
+            )
+        # --- end data parts ---
         async for chunk in super().handle_function_tool_result(event):
             yield chunk
 

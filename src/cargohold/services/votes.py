@@ -1,0 +1,50 @@
+"""Votes: a user's thumbs up or down on a message of a chat of the workspace (one per user and
+message; voting again changes it)."""
+
+from __future__ import annotations
+
+import uuid
+
+from ..db.tables import Vote
+from ..db.types import utcnow
+from ..errors import ChatNotFound, MessageNotFound
+from ..state import AppState
+from ..store import chats as chat_store
+from ..store import messages as message_store
+from ..store import votes as store
+from ..store.workspaces import Principal
+
+__all__ = ["list_votes", "vote"]
+
+
+async def vote(
+    state: AppState, who: Principal, chat_uuid: uuid.UUID, message_uuid: uuid.UUID, is_upvoted: bool
+) -> Vote:
+    async with state.sessions() as session, session.begin():
+        if await chat_store.get_chat(session, who.workspace_uuid, chat_uuid) is None:
+            raise ChatNotFound()
+        message = await message_store.get_message(session, who.workspace_uuid, message_uuid)
+        if message is None or message.chat_uuid != chat_uuid:
+            raise MessageNotFound()
+        row = await store.get_vote(session, who.workspace_uuid, message_uuid, who.user_uuid)
+        if row is None:
+            row = Vote(
+                message_uuid=message_uuid,
+                user_uuid=who.user_uuid,
+                workspace_uuid=who.workspace_uuid,
+                chat_uuid=chat_uuid,
+                is_upvoted=is_upvoted,
+                updated_at=utcnow(),
+            )
+            session.add(row)
+        else:
+            row.is_upvoted, row.updated_at = is_upvoted, utcnow()
+        await session.flush()
+        return row
+
+
+async def list_votes(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> list[Vote]:
+    async with state.reads() as session:
+        if await chat_store.get_chat(session, who.workspace_uuid, chat_uuid) is None:
+            raise ChatNotFound()
+        return await store.chat_votes(session, who.workspace_uuid, chat_uuid)
