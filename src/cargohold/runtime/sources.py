@@ -12,6 +12,8 @@ from typing import Any
 
 from ..schemas.capabilities import Capability
 from ..schemas.resources import FileResource, ModelResource, parse_resources
+from .capabilities.code_interpreter import code_interpreter  # issue 14: codeInterpreter
+from .capabilities.web_search import web_search  # issue 14: webSearch
 from .context import ToolSource, TurnContext
 from .resources.model import model_resource
 
@@ -34,6 +36,12 @@ async def _resource_tools(resource: ModelResource | FileResource, ctx: TurnConte
 
 
 async def _capability_tools(capability: Capability, ctx: TurnContext) -> ToolSource:
+    # --- issue 14: webSearch, codeInterpreter ---
+    if capability.slug == "webSearch":
+        return await web_search(capability, ctx)
+    if capability.slug == "codeInterpreter":
+        return await code_interpreter(capability, ctx)
+    # --- end webSearch, codeInterpreter ---
     raise SourceUnavailable(f"the capability {capability.slug!r} is not served by this cargohold version")
 
 

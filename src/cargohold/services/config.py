@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..datasets.resources import model_resource_problem
 from ..errors import BadRequest, InvalidActions, InvalidConnector, UrlNotAllowed
+from ..runtime.capabilities.availability import capability_problem  # issue 14
 from ..runtime.outbound import OutboundRefused, check_url
 from ..schemas.actions import AgentAction, ConnectorAction, ToolAction, dump_actions, parse_actions
 from ..schemas.capabilities import NOT_SERVED, Capability
 from ..schemas.mcp_clients import ConnectorMcpClient, CustomMcpClient, parse_mcp_clients
 from ..schemas.resources import FileResource, ModelResource, Resource
 from ..schemas.secrets import CREDENTIAL_KEY, MASK, mask_authentication, masked_paths, refuse_masked_actions
+from ..settings import Settings
 from ..state import AppState
 from ..store import agents as agent_store
 from ..store import mcp_connections as mcp_store
@@ -187,7 +189,7 @@ async def check_resources(
     return [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in resources]
 
 
-def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def check_capabilities(raw: list[dict[str, Any]] | None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """The capabilities, normalised: an unknown slug, or one not served yet, is a 400."""
     try:
         capabilities = _CAPABILITIES.validate_python(raw or [])
@@ -199,6 +201,12 @@ def check_capabilities(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]
     for capability in capabilities:
         if capability.slug in NOT_SERVED:
             raise BadRequest(f"capability `{capability.slug}` is not served by cargohold yet")
+        # --- issue 14: webSearch, codeInterpreter (served when this server can run them) ---
+        if capability.slug in ("webSearch", "codeInterpreter"):
+            if settings is not None and (problem := capability_problem(capability.slug, settings)):
+                raise BadRequest(problem)
+            continue
+        # --- end webSearch, codeInterpreter ---
         raise BadRequest(f"capability `{capability.slug}` is not supported by this cargohold version yet")
     return [c.model_dump(mode="json", by_alias=True) for c in capabilities]
 

@@ -102,7 +102,7 @@ async def _effective_config(
         resources=await check_resources(
             state, session, who.workspace_uuid, pick("resources", body.resources), bind=body.resources is not None
         ),
-        capabilities=check_capabilities(pick("capabilities", body.capabilities)),
+        capabilities=check_capabilities(pick("capabilities", body.capabilities), state.settings),
         system_prompt=pick("system_prompt", body.system_prompt),
         context_prompt=body.context_prompt,
         with_reasoning=bool(pick("with_reasoning", body.with_reasoning)),

@@ -118,7 +118,7 @@ async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: 
     if body.resources is not None:
         values["resources"] = await check_resources(state, session, who.workspace_uuid, body.resources)
     if body.capabilities is not None:
-        values["capabilities"] = check_capabilities(body.capabilities)
+        values["capabilities"] = check_capabilities(body.capabilities, state.settings)
     if body.mcp_clients is not None:
         clients = restore_redacted(body.mcp_clients, draft.mcp_clients or [])
         values["mcp_clients"] = await check_mcp_clients(state, session, who.workspace_uuid, clients)

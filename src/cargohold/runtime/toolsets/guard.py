@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ToolFailed
+from pydantic_ai.messages import ToolReturn
 from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_core import to_jsonable_python
@@ -32,6 +34,8 @@ __all__ = ["GuardedToolset", "cap_output", "guard_tools"]
 def cap_output(output: Any, max_bytes: int) -> Any:
     """The output as it may be stored, streamed and given to the model: readable (no lone
     surrogates, no JSON deeper than the wire allows) and at most `max_bytes` of JSON."""
+    if isinstance(output, ToolReturn):  # its metadata (runtime/attachments) never reaches the model
+        return dataclasses.replace(output, return_value=cap_output(output.return_value, max_bytes))
     output = readable(output)
     try:
         text = json.dumps(to_jsonable_python(output), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,18 @@
+"""The code interpreter's sandbox: bubblewrap around a read-only Python environment (`runner.py`)
+and each chat's working directory (`workdirs.py`). Nothing here knows about turns or HTTP."""
+
+from .runner import MOUNT, Limits, RunResult, Sandbox, sandbox_problem
+from .workdirs import ChatFile, Snapshot, chat_workdir, read_inside, sandbox_uid
+
+__all__ = [
+    "MOUNT",
+    "ChatFile",
+    "Limits",
+    "RunResult",
+    "Sandbox",
+    "Snapshot",
+    "chat_workdir",
+    "read_inside",
+    "sandbox_problem",
+    "sandbox_uid",
+]

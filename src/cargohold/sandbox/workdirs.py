@@ -1,0 +1,115 @@
+"""Each chat's working directory: `<root>/<workspace uuid>/<chat uuid>`, kept across the chat's
+`run_python` calls, and the files a call wrote there.
+
+The sandboxed code owns its directory and may leave symlinks in it (to `/etc/passwd`, to the
+server's key): files are listed without following links and opened one path component at a time
+with `O_NOFOLLOW`, so the server only ever reads regular files that really are inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import stat
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ChatFile", "Snapshot", "chat_workdir", "read_inside", "sandbox_uid"]
+
+_MAX_LISTED = 1000
+"""Files a snapshot looks at (a call that writes a million files is not walked whole)."""
+
+
+def sandbox_uid(chat_uuid: uuid.UUID) -> int:
+    """The uid a chat's code runs as when the server is root: one of its own per chat (so one
+    chat's processes do not count against another's limit), far from any real account."""
+    return 600_000 + chat_uuid.int % 100_000 if os.geteuid() == 0 else os.getuid()
+
+
+def chat_workdir(root: Path, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID) -> Path:
+    path = root / str(workspace_uuid) / str(chat_uuid)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        uid = sandbox_uid(chat_uuid)
+        os.chown(path, uid, uid, follow_symlinks=False)
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class ChatFile:
+    name: str
+    """The path relative to the working directory (`/mnt/data` inside the sandbox)."""
+    size: int
+    media_type: str
+
+    def wire(self) -> dict[str, object]:
+        return {"name": self.name, "size": self.size, "mediaType": self.media_type}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    files: dict[str, tuple[int, int]]
+    """Relative path -> (size, mtime_ns) of each regular file."""
+
+    @classmethod
+    def take(cls, root: Path) -> Snapshot:
+        files: dict[str, tuple[int, int]] = {}
+        pending = [""]
+        while pending and len(files) < _MAX_LISTED:
+            rel = pending.pop()
+            try:
+                entries = list(os.scandir(root / rel if rel else root))
+            except OSError:
+                continue
+            for entry in entries:
+                name = f"{rel}/{entry.name}" if rel else entry.name
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(name)
+                elif stat.S_ISREG(info.st_mode):
+                    files[name] = (info.st_size, info.st_mtime_ns)
+        return cls(files)
+
+    def written_since(self, before: Snapshot) -> list[ChatFile]:
+        """Files new or changed since `before`, by name."""
+        return [
+            ChatFile(name, size, mimetypes.guess_type(name)[0] or "application/octet-stream")
+            for name, (size, mtime) in sorted(self.files.items())
+            if before.files.get(name) != (size, mtime)
+        ]
+
+
+def read_inside(root: Path, name: str, max_bytes: int) -> bytes | None:
+    """The bytes of the regular file `name` under `root`, or None when it is not one (a link, a
+    device, gone) or is larger than `max_bytes`."""
+    parts = [p for p in name.split("/") if p]
+    if not parts or any(p in (".", "..") for p in parts):
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(root, flags | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        file_fd = os.open(parts[-1], flags | getattr(os, "O_NONBLOCK", 0), dir_fd=fd)
+    except OSError:
+        os.close(fd)
+        return None
+    os.close(fd)
+    with os.fdopen(file_fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        data = handle.read(max_bytes + 1)
+    return data if len(data) <= max_bytes else None
