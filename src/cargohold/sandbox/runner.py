@@ -159,15 +159,29 @@ class Sandbox:
     async def run(self, code: str, workdir: Path | None, uid: int) -> RunResult:
         """Run `code` (given on stdin, so it is not limited by argv size) with `workdir` as /mnt/data."""
         cmd = self.command(["-c", "import sys; exec(compile(sys.stdin.read(), '<code>', 'exec'))"], workdir, uid)
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin"},
-            start_new_session=True,
-            close_fds=True,
-        )
+        # bwrap reads its arguments from a pipe (`--args`): its command line, which the sandbox sees as
+        # /proc/1/cmdline, then says nothing about the host (paths, workspace and chat uuids).
+        read_end, write_end = os.pipe()
+        try:
+            split = cmd.index("--")  # options through the pipe; the sandboxed command (no host paths) in argv
+            os.write(write_end, b"".join(arg.encode() + b"\0" for arg in cmd[1:split]))
+            os.close(write_end)
+            proc = await asyncio.create_subprocess_exec(
+                cmd[0],
+                "--args",
+                str(read_end),
+                *cmd[split:],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={"PATH": "/usr/bin:/bin"},
+                start_new_session=True,
+                pass_fds=(read_end,),
+            )
+        finally:
+            os.close(read_end)
+            with contextlib.suppress(OSError):
+                os.close(write_end)
         cap = self.limits.max_output_bytes
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
 
