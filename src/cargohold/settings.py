@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     """The largest file a sandbox may write, in MB (RLIMIT_FSIZE)."""
     sandbox_max_output_bytes: int = Field(default=20_000, ge=100)
     """Bytes of stdout (and, separately, of stderr) one call returns; the rest is read and dropped."""
+    sandbox_max_dir_mb: int = Field(default=200, ge=1)
+    """The most a chat's working directory may hold, in MB (and at most 1,000 files): a call that
+    leaves it larger has the files it wrote removed, and says so."""
     sandbox_inline_file_bytes: int = Field(default=256 * 1024, ge=0)
     """Files a call writes up to this size come back as `file` parts (data URLs); larger ones are
     listed in `files` only."""

@@ -118,6 +118,10 @@ async def run_turn(box: Box, chat_uuid: str, *codes: str) -> tuple[list[Any], li
     return outputs(chunks).get("run_python", []), chunks
 
 
+def _count(root: Path, pattern: str) -> int:
+    return sum(1 for _ in root.rglob(pattern))
+
+
 def _any_exists(*paths: Path) -> bool:
     return any(path.exists() for path in paths)
 
@@ -172,6 +176,7 @@ print(json.dumps(found))
     "sleep": "import time\ntime.sleep(600)",
     "output": "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * (1024 * 1024))",
     "big_file": "open('big.bin', 'wb').write(b'x' * (5 * 1024 * 1024))",
+    "many_files": "for i in range(1500):\n    open(f'f{i}', 'w').close()\nprint('made')",
 }
 
 
@@ -253,6 +258,9 @@ async def test_escape_battery_is_contained_and_the_server_stays_up(tight: Box) -
     output = result["output"]
     assert len(output["stdout"].encode()) < 5000 and "more bytes of stdout were dropped" in output["stdout"]
     assert "SIGXFSZ" in result["big_file"].get("limit", "") or "File too large" in result["big_file"]["stderr"]
+    many = result["many_files"]
+    assert many["stdout"] == "made\n" and "at most 1000 files" in many["limit"] and many["files"] == []
+    assert settings.sandbox_dir is not None and _count(settings.sandbox_dir, "f*") == 0  # removed on the host
 
     # Up during (answers while the battery ran) and after.
     assert health and set(health) == {200}

@@ -2,9 +2,10 @@
 and each chat's working directory (`workdirs.py`). Nothing here knows about turns or HTTP."""
 
 from .runner import MOUNT, Limits, RunResult, Sandbox, sandbox_problem
-from .workdirs import ChatFile, Snapshot, chat_workdir, read_inside, sandbox_uid
+from .workdirs import MAX_FILES, ChatFile, Snapshot, chat_workdir, read_inside, remove_inside, sandbox_uid
 
 __all__ = [
+    "MAX_FILES",
     "MOUNT",
     "ChatFile",
     "Limits",
@@ -13,6 +14,7 @@ __all__ = [
     "Snapshot",
     "chat_workdir",
     "read_inside",
+    "remove_inside",
     "sandbox_problem",
     "sandbox_uid",
 ]

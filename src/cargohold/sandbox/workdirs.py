@@ -16,10 +16,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ChatFile", "Snapshot", "chat_workdir", "read_inside", "sandbox_uid"]
+__all__ = ["MAX_FILES", "ChatFile", "Snapshot", "chat_workdir", "read_inside", "remove_inside", "sandbox_uid"]
 
-_MAX_LISTED = 1000
-"""Files a snapshot looks at (a call that writes a million files is not walked whole)."""
+MAX_FILES = 1000
+"""Files a working directory may hold; a snapshot looks at one more (a call that writes a million
+files is not walked whole: it is over the limit)."""
 
 
 def sandbox_uid(chat_uuid: uuid.UUID) -> int:
@@ -54,18 +55,23 @@ class ChatFile:
 class Snapshot:
     files: dict[str, tuple[int, int]]
     """Relative path -> (size, mtime_ns) of each regular file."""
+    entries: int = 0
+    """Files, directories and links seen (the walk stops past `MAX_FILES`)."""
 
     @classmethod
     def take(cls, root: Path) -> Snapshot:
         files: dict[str, tuple[int, int]] = {}
+        entries = 0
         pending = [""]
-        while pending and len(files) < _MAX_LISTED:
+        while pending and entries <= MAX_FILES:
             rel = pending.pop()
             try:
-                entries = list(os.scandir(root / rel if rel else root))
+                with os.scandir(root / rel if rel else root) as found:
+                    listed = [entry for _, entry in zip(range(MAX_FILES + 1), found, strict=False)]
             except OSError:
                 continue
-            for entry in entries:
+            for entry in listed:
+                entries += 1
                 name = f"{rel}/{entry.name}" if rel else entry.name
                 try:
                     info = entry.stat(follow_symlinks=False)
@@ -75,7 +81,15 @@ class Snapshot:
                     pending.append(name)
                 elif stat.S_ISREG(info.st_mode):
                     files[name] = (info.st_size, info.st_mtime_ns)
-        return cls(files)
+        return cls(files, entries)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for size, _ in self.files.values())
+
+    @property
+    def over_count(self) -> bool:
+        return self.entries > MAX_FILES
 
     def written_since(self, before: Snapshot) -> list[ChatFile]:
         """Files new or changed since `before`, by name."""
@@ -86,27 +100,55 @@ class Snapshot:
         ]
 
 
+def remove_inside(root: Path, names: list[str]) -> None:
+    """Remove these files (links themselves, never what they point at)."""
+    for name in names:
+        parts = [p for p in name.split("/") if p and p not in (".", "..")]
+        if not parts:
+            continue
+        fd = _open_dir(root, parts[:-1])
+        if fd is None:
+            continue
+        try:
+            with contextlib.suppress(OSError):
+                os.unlink(parts[-1], dir_fd=fd)
+        finally:
+            os.close(fd)
+
+
+def _open_dir(root: Path, parts: list[str]) -> int | None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(root, flags)
+    except OSError:
+        return None
+    for part in parts:
+        try:
+            inner = os.open(part, flags, dir_fd=fd)
+        except OSError:
+            os.close(fd)
+            return None
+        os.close(fd)
+        fd = inner
+    return fd
+
+
 def read_inside(root: Path, name: str, max_bytes: int) -> bytes | None:
     """The bytes of the regular file `name` under `root`, or None when it is not one (a link, a
     device, gone) or is larger than `max_bytes`."""
     parts = [p for p in name.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
         return None
-    flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = _open_dir(root, parts[:-1])
+    if fd is None:
+        return None
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(root, flags | os.O_DIRECTORY)
+        file_fd = os.open(parts[-1], flags, dir_fd=fd)
     except OSError:
         return None
-    try:
-        for part in parts[:-1]:
-            inner = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        file_fd = os.open(parts[-1], flags | getattr(os, "O_NONBLOCK", 0), dir_fd=fd)
-    except OSError:
+    finally:
         os.close(fd)
-        return None
-    os.close(fd)
     with os.fdopen(file_fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:

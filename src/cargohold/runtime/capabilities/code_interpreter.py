@@ -21,6 +21,7 @@ from pydantic_ai import RunContext, Tool
 from pydantic_ai.toolsets import FunctionToolset
 
 from ...sandbox import (
+    MAX_FILES,
     MOUNT,
     Limits,
     RunResult,
@@ -28,6 +29,7 @@ from ...sandbox import (
     Snapshot,
     chat_workdir,
     read_inside,
+    remove_inside,
     sandbox_problem,
     sandbox_uid,
 )
@@ -94,6 +96,17 @@ def _limit_hit(result: RunResult, settings: Settings) -> str | None:
     return f"killed by {name}"
 
 
+def _over_quota(snapshot: Snapshot, settings: Settings) -> str | None:
+    if snapshot.over_count:
+        return f"the working directory may hold at most {MAX_FILES} files: the files this call wrote were removed"
+    if snapshot.total_bytes > settings.sandbox_max_dir_mb * 1024 * 1024:
+        return (
+            f"the working directory may hold at most {settings.sandbox_max_dir_mb} MB: "
+            "the files this call wrote were removed"
+        )
+    return None
+
+
 def _output(result: RunResult, which: str) -> str:
     text, dropped = (
         (result.stdout, result.stdout_dropped) if which == "stdout" else (result.stderr, result.stderr_dropped)
@@ -116,6 +129,10 @@ async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSour
             result = await sandbox.run(code, workdir, sandbox_uid(ctx.chat_uuid))
             after = await asyncio.to_thread(Snapshot.take, workdir)
             written = after.written_since(before)
+            over = _over_quota(after, settings)
+            if over:
+                await asyncio.to_thread(remove_inside, workdir, [f.name for f in written])
+                written = []
             attached: list[FileAttachment] = []
             budget = INLINE_BUDGET_FILES * settings.sandbox_inline_file_bytes
             for file in written:
@@ -132,7 +149,7 @@ async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSour
             "exitCode": result.exit_code,
             "files": [f.wire() for f in written],
         }
-        if limit := _limit_hit(result, settings):
+        if limit := over or _limit_hit(result, settings):
             output["limit"] = limit
         return with_attachments(output, files=attached)
 
