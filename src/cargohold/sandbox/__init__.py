@@ -2,7 +2,16 @@
 and each chat's working directory (`workdirs.py`). Nothing here knows about turns or HTTP."""
 
 from .runner import MOUNT, Limits, RunResult, Sandbox, sandbox_problem
-from .workdirs import MAX_FILES, ChatFile, Snapshot, chat_workdir, read_inside, remove_inside, sandbox_uid
+from .workdirs import (
+    MAX_FILES,
+    ChatFile,
+    Snapshot,
+    chat_workdir,
+    clear_workdir,
+    read_inside,
+    remove_inside,
+    sandbox_uid,
+)
 
 __all__ = [
     "MAX_FILES",
@@ -13,6 +22,7 @@ __all__ = [
     "Sandbox",
     "Snapshot",
     "chat_workdir",
+    "clear_workdir",
     "read_inside",
     "remove_inside",
     "sandbox_problem",

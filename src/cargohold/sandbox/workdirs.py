@@ -11,12 +11,22 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import os
+import shutil
 import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_FILES", "ChatFile", "Snapshot", "chat_workdir", "read_inside", "remove_inside", "sandbox_uid"]
+__all__ = [
+    "MAX_FILES",
+    "ChatFile",
+    "Snapshot",
+    "chat_workdir",
+    "clear_workdir",
+    "read_inside",
+    "remove_inside",
+    "sandbox_uid",
+]
 
 MAX_FILES = 1000
 """Files a working directory may hold; a snapshot looks at one more (a call that writes a million
@@ -98,6 +108,18 @@ class Snapshot:
             for name, (size, mtime) in sorted(self.files.items())
             if before.files.get(name) != (size, mtime)
         ]
+
+
+def clear_workdir(root: Path) -> None:
+    """Empty a working directory (links are removed, never followed: `shutil.rmtree` works by file
+    descriptor on Linux)."""
+    with os.scandir(root) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
 
 
 def remove_inside(root: Path, names: list[str]) -> None:

@@ -28,6 +28,7 @@ from ...sandbox import (
     Sandbox,
     Snapshot,
     chat_workdir,
+    clear_workdir,
     read_inside,
     remove_inside,
     sandbox_problem,
@@ -98,7 +99,7 @@ def _limit_hit(result: RunResult, settings: Settings) -> str | None:
 
 def _over_quota(snapshot: Snapshot, settings: Settings) -> str | None:
     if snapshot.over_count:
-        return f"the working directory may hold at most {MAX_FILES} files: the files this call wrote were removed"
+        return f"the working directory may hold at most {MAX_FILES} files and directories: it was emptied"
     if snapshot.total_bytes > settings.sandbox_max_dir_mb * 1024 * 1024:
         return (
             f"the working directory may hold at most {settings.sandbox_max_dir_mb} MB: "
@@ -130,7 +131,10 @@ async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSour
             after = await asyncio.to_thread(Snapshot.take, workdir)
             written = after.written_since(before)
             over = _over_quota(after, settings)
-            if over:
+            if after.over_count:  # the walk stopped early: what this call wrote is not all known
+                await asyncio.to_thread(clear_workdir, workdir)
+                written = []
+            elif over:
                 await asyncio.to_thread(remove_inside, workdir, [f.name for f in written])
                 written = []
             attached: list[FileAttachment] = []
