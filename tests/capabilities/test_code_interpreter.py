@@ -162,7 +162,8 @@ print(json.dumps({"pids": pids, "cmds": cmds, "uid": os.getuid()}))
     "writes": """
 import json
 found = {}
-for path in ["/opt/venv/planted", "/usr/planted", "/planted", "/mnt/planted", "/proc/planted", "../planted"]:
+for path in ["/opt/venv/planted", "/usr/planted", "/planted", "/mnt/planted", "/proc/planted", "/dev/planted",
+             "../planted"]:
     try:
         open(path, "w").write("x")
         found[path] = "written"
@@ -248,7 +249,7 @@ async def test_escape_battery_is_contained_and_the_server_stays_up(tight: Box) -
     assert str(tight.settings.sandbox_dir) not in result["proc"]["stdout"]  # bwrap's own command line says nothing
 
     writes = json.loads(result["writes"]["stdout"])
-    assert len(writes) == 6 and "written" not in writes.values(), writes
+    assert len(writes) == 7 and "written" not in writes.values(), writes
     assert not _any_exists(repo / ".venv" / "planted", Path("/usr/planted"))
 
     assert result["fork_bomb"]["exitCode"] != 0 and "BlockingIOError" in result["fork_bomb"]["stderr"]

@@ -3,9 +3,10 @@
 What the sandboxed process sees: `/usr` and the Python environment (the venv at `/opt/venv`, its
 base interpreter at its own path), read only; its chat's working directory at `/mnt/data`
 (read-write, the current directory); a fresh `/proc` of its own pid namespace (host processes are
-invisible); a minimal `/dev`; a small private `/tmp`. Nothing else of the host: no `/etc`, no
-`/work`, no server files, an empty environment. No network: a network namespace of its own with
-no interface up, loopback included.
+invisible); a minimal, read-only `/dev`; a small private `/tmp` and `/dev/shm` (tmpfs of bounded
+size); everything else read-only. Nothing else of the host: no `/etc`, no `/work`, no server
+files, an empty environment. No network: a network namespace of its own with no interface up,
+loopback included.
 
 Limits: CPU seconds, address space, processes, file size and open files (`prlimit`, inherited by
 every child), a wall clock (the whole process group is killed: bwrap's pid namespace dies with it),
@@ -128,10 +129,15 @@ class Sandbox:
             cmd += ["--ro-bind", str(self.base), str(self.base)]
         cmd += ["--perms", "0755", "--dir", "/opt", "--ro-bind", str(self.venv), _VENV]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
-        cmd += ["--perms", "01777", "--size", str(self.limits.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+        # Memory-backed and shared with the host's RAM: each is a tmpfs of bounded size.
+        tmp_size = str(self.limits.tmp_mb * 1024 * 1024)
+        cmd += ["--perms", "01777", "--size", tmp_size, "--tmpfs", "/tmp"]
+        cmd += ["--perms", "01777", "--size", tmp_size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
         cmd += ["--perms", "0755", "--dir", "/mnt"]
         if workdir is not None:
             cmd += ["--bind", str(workdir), MOUNT, "--chdir", MOUNT]
+        # The root is a tmpfs bwrap made (writable by the sandbox user when there is a user namespace).
+        cmd += ["--remount-ro", "/"]
         for key, value in _ENV.items():
             cmd += ["--setenv", key, value]
         if root:
