@@ -111,3 +111,8 @@ async def test_no_provider_is_a_400_saying_what_to_set(
         assert "CARGOHOLD_SEARXNG_URL" in message and "CARGOHOLD_BRAVE_API_KEY" in message
         chats = (await tenant.client.get("/v1/ai/chats/list")).json()
         assert chats.get("chats", []) == []
+        # A release is checked the same way: its draft keeps its capabilities.
+        agent = (await tenant.client.post("/v1/ai/agents", json={"name": "Scout"})).json()["agent"]
+        draft = {"agentUuid": agent["uuid"], "capabilities": CAPABILITY}
+        refused = await tenant.client.put("/v1/ai/releases/updateDraft", json=draft)
+        assert refused.status_code == 400 and "CARGOHOLD_SEARXNG_URL" in refused.json()["errorMessage"]
