@@ -215,3 +215,47 @@ class Settings(BaseSettings):
     model at the start of each turn; 0 gives none (the tools stay)."""
     memory_duplicate_similarity: float = Field(default=0.9, gt=0.0, le=1.0)
     """With an embedder, a saved fact this similar (cosine) to a kept one updates it instead of adding a copy."""
+
+    # --- webSearch and codeInterpreter capabilities (issue 14) ---
+    searxng_url: str | None = None
+    """A SearXNG instance for the `webSearch` capability (its JSON API, `/search?format=json`, must
+    be enabled). The address goes through the outbound guard like any other."""
+    brave_api_key: SecretStr | None = None
+    """Brave Search API key for `webSearch`."""
+    tavily_api_key: SecretStr | None = None
+    """Tavily API key for `webSearch`."""
+    web_search_provider: Literal["auto", "searxng", "brave", "tavily"] = "auto"
+    """Which search `webSearch` uses. `auto`: SearXNG, then Brave, then Tavily, whichever is
+    configured first."""
+    web_search_max_results: int = Field(default=5, ge=1, le=20)
+    """Results one `web_search` call returns."""
+    fetch_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    """`fetch_url` reads at most this many bytes of a page; the rest is not read."""
+    fetch_timeout: float = 15.0
+    """Seconds one `fetch_url` call may take, redirects included."""
+    fetch_max_chars: int = Field(default=20_000, ge=500)
+    """Characters of readable text `fetch_url` gives the model (the page's start)."""
+    sandbox_python: Path | None = None
+    """The Python environment (a venv directory) `run_python` runs in, bound read-only. Default:
+    the server's own environment (which holds numpy and pandas)."""
+    sandbox_dir: Path | None = None
+    """Where each chat's working directory lives (`<dir>/<workspace>/<chat>`). Default:
+    `data_dir/sandbox`."""
+    sandbox_cpu_seconds: int = Field(default=10, ge=1)
+    """CPU seconds one `run_python` call may use (RLIMIT_CPU)."""
+    sandbox_wall_seconds: float = Field(default=30.0, gt=0)
+    """Seconds one `run_python` call may take before its sandbox is killed."""
+    sandbox_memory_mb: int = Field(default=1024, ge=64)
+    """Address space of the sandboxed process, in MB (RLIMIT_AS): a larger allocation is a MemoryError."""
+    sandbox_max_processes: int = Field(default=32, ge=1)
+    """Processes (and threads) a sandbox may have at once (RLIMIT_NPROC)."""
+    sandbox_max_file_mb: int = Field(default=50, ge=1)
+    """The largest file a sandbox may write, in MB (RLIMIT_FSIZE)."""
+    sandbox_max_output_bytes: int = Field(default=20_000, ge=100)
+    """Bytes of stdout (and, separately, of stderr) one call returns; the rest is read and dropped."""
+    sandbox_max_dir_mb: int = Field(default=200, ge=1)
+    """The most a chat's working directory may hold, in MB (and at most 1,000 files): a call that
+    leaves it larger has the files it wrote removed, and says so."""
+    sandbox_inline_file_bytes: int = Field(default=256 * 1024, ge=0)
+    """Files a call writes up to this size come back as `file` parts (data URLs); larger ones are
+    listed in `files` only."""

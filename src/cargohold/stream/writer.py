@@ -22,13 +22,17 @@ from pydantic_ai.ui.vercel_ai.response_types import (
     BaseChunk,
     DataChunk,
     ErrorChunk,
+    FileChunk,
     FinishStepChunk,
     MessageMetadataChunk,
+    SourceDocumentChunk,
+    SourceUrlChunk,
     StartStepChunk,
     ToolOutputErrorChunk,
 )
 
 from ..runtime.agent import TurnEvent
+from ..runtime.attachments import attachments_of
 from ..runtime.capabilities.ui_parts import data_parts_of
 from ..runtime.failures import describe_failure
 from .publisher import StreamPublisher
@@ -93,11 +97,35 @@ class TurnEncoder(VercelAIEventStream[Any, Any]):
         # --- end data parts ---
         async for chunk in super().handle_function_tool_result(event):
             yield chunk
+        for chunk in _attachment_chunks(event.part.tool_call_id, event.part.metadata):
+            yield chunk
 
     async def on_error(self, error: Exception) -> AsyncIterator[BaseChunk]:
         self.error = error
         async for chunk in super().on_error(error):
             yield ErrorChunk(error_text=describe_failure(error)) if isinstance(chunk, ErrorChunk) else chunk
+
+
+def _attachment_chunks(tool_call_id: str, metadata: Any) -> list[BaseChunk]:
+    """A tool result's sources and files (`runtime/attachments`) as `source-url`, `source-document`
+    and `file` chunks, after the tool's output."""
+    found = attachments_of(metadata)
+    if found is None:
+        return []
+    chunks: list[BaseChunk] = []
+    for n, source in enumerate(found["sources"], 1):
+        source_id = source.get("sourceId") or f"{tool_call_id}-{n}"
+        if source.get("kind") == "document":
+            title = source.get("title") or source.get("filename") or "document"
+            media_type = source.get("mediaType") or "application/octet-stream"
+            filename = source.get("filename")
+            chunks.append(
+                SourceDocumentChunk(source_id=source_id, media_type=media_type, title=title, filename=filename)
+            )
+        elif url := source.get("url"):
+            chunks.append(SourceUrlChunk(source_id=source_id, url=url, title=source.get("title")))
+    chunks.extend(FileChunk(url=file["url"], media_type=file["mediaType"]) for file in found["files"])
+    return chunks
 
 
 async def write_turn(events: AsyncIterator[TurnEvent], publisher: StreamPublisher) -> WriteResult:

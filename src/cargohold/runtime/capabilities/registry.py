@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from ...schemas.capabilities import Capability
 from ...settings import Settings
 from ..context import ToolSource, TurnContext
+from .availability import capability_problem as _problem
+from .code_interpreter import code_interpreter
 from .document import document
 from .file_search import file_search
 from .memory import memory, memory_problem
 from .suggested_actions import suggested_actions
+from .web_search import web_search
 
 __all__ = ["REGISTRY", "CapabilitySpec", "capability_problem", "capability_tools"]
 
@@ -37,6 +40,8 @@ REGISTRY: dict[str, CapabilitySpec] = {
     "memory": CapabilitySpec(memory, memory_problem, ("save_memory", "search_memories")),
     "document": CapabilitySpec(document, tools=("create_document", "update_document")),
     "suggestedActions": CapabilitySpec(suggested_actions),
+    "webSearch": CapabilitySpec(web_search, lambda c, s: _problem(c.slug, s), ("web_search", "fetch_url")),
+    "codeInterpreter": CapabilitySpec(code_interpreter, lambda c, s: _problem(c.slug, s), ("run_python",)),
     "fileSearch": CapabilitySpec(lambda capability, ctx: file_search(capability.config, ctx), tools=("file_search",)),
 }
 
