@@ -12,11 +12,12 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import agents, chats, mcp_clients, messages, releases, storage, tools
+from .api import agents, chats, mcp_clients, mcp_servers, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
 from .api.cors import install_cors
 from .api.docs import docs_router
 from .api.errors import install_error_handlers
+from .api.mcp_host import McpHost
 from .api.ops import ops_router
 from .api.web import web_router
 from .bootstrap import bootstrap
@@ -71,6 +72,7 @@ def _without_422(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     install_log_hygiene()
+    mcp_host = McpHost()  # hosted MCP servers: its session manager runs for the app's life
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cargohold = state
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         try:
-            yield
+            async with mcp_host.run():
+                yield
         finally:
             reaper.cancel()
             with suppress(asyncio.CancelledError):
@@ -131,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(releases.router)
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
+    app.include_router(mcp_servers.router)
+    app.router.routes.append(mcp_host.route())
     app.include_router(storage.router)
     app.include_router(web_router())
     app.include_router(ops_router())

@@ -36,6 +36,8 @@ __all__ = [
     "McpClientNotSupported",
     "McpClientTimeout",
     "McpClientUnauthorized",
+    "McpServerIsReadOnly",
+    "McpServerNotFound",
     "MessageAlreadyExists",
     "MessageNotFound",
     "MessageNotUser",
@@ -222,3 +224,18 @@ class NumberTooLarge(BadRequest):
 class InvalidLastEventId(BadRequest):
     reason = "invalidLastEventId"
     default_message = "`Last-Event-ID` is not an id of this stream: send the `id:` of the last event received"
+
+
+# --- hosted MCP servers (issue 15, item 5) ---
+
+
+class McpServerNotFound(NotFound):
+    reason = "mcpServerNotFound"
+    default_message = "MCP server not found"
+
+
+class McpServerIsReadOnly(Conflict):
+    """A server made from a template is kept as the template made it."""
+
+    reason = "mcpServerIsReadOnly"
+    default_message = "This MCP server is read-only: it cannot be changed or deleted"
