@@ -36,6 +36,7 @@ from .runtime.tools import ToolRegistry
 from .settings import Settings
 from .state import AppState
 from .stream import make_broker
+from .telemetry import Tracing
 
 __all__ = ["create_app"]
 
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing = Tracing(settings)  # OpenTelemetry traces of turns, when an OTLP endpoint is set
+        tracing.start()
         engine = make_engine(settings.database_url, keyring=keyring_from(settings))
         await upgrade(engine)
         sessions = make_session_factory(engine)
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if reader is not engine:
                 await reader.dispose()
             await engine.dispose()
+            await asyncio.to_thread(tracing.stop)
 
     app = FastAPI(
         title="cargohold",

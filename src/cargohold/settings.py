@@ -141,3 +141,9 @@ class Settings(BaseSettings):
 
     bootstrap: bool = True
     """On first start, create a default workspace, user and API token (printed once)."""
+
+    # --- operations (issue 15, item 6) ---
+    otlp_endpoint: str | None = None
+    """An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): traces of turns
+    (agent run, model requests, tool calls; no content) are sent there. Unset: the standard
+    `OTEL_EXPORTER_OTLP_ENDPOINT` when set, else no tracing."""
