@@ -12,12 +12,13 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
-from .api import agents, chats, connection, files, mcp_clients, messages, releases, storage, tools
+from .api import agents, chats, connection, files, mcp_clients, mcp_servers, messages, releases, storage, tools
 from .api.body import BodyLimit, check_request
 from .api.capabilities import capabilities_router
 from .api.cors import install_cors
 from .api.docs import docs_router
 from .api.errors import install_error_handlers
+from .api.mcp_host import McpHost
 from .api.ops import ops_router
 from .api.web import web_router
 from .bootstrap import bootstrap
@@ -38,6 +39,7 @@ from .services.connectors import open_connectors
 from .settings import Settings
 from .state import AppState
 from .stream import make_broker
+from .telemetry import Tracing
 
 __all__ = ["create_app"]
 
@@ -74,9 +76,12 @@ def _without_422(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     install_log_hygiene()
+    mcp_host = McpHost()  # hosted MCP servers: its session manager runs for the app's life
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing = Tracing(settings)  # OpenTelemetry traces of turns, when an OTLP endpoint is set
+        tracing.start()
         engine = make_engine(settings.database_url, keyring=keyring_from(settings))
         await upgrade(engine)
         sessions = make_session_factory(engine)
@@ -104,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         indexer = await start_indexer(state)  # files (issue 12): blob store + background indexing
         try:
-            yield
+            async with mcp_host.run():
+                yield
         finally:
             reaper.cancel()
             with suppress(asyncio.CancelledError):
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if reader is not engine:
                 await reader.dispose()
             await engine.dispose()
+            await asyncio.to_thread(tracing.stop)
 
     app = FastAPI(
         title="cargohold",
@@ -139,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(releases.router)
     app.include_router(tools.router)
     app.include_router(mcp_clients.router)
+    app.include_router(mcp_servers.router)
+    app.router.routes.append(mcp_host.route())
     app.include_router(storage.router)
     app.include_router(connection.router)
     app.include_router(files.router)

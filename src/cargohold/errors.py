@@ -48,6 +48,8 @@ __all__ = [
     "McpClientNotSupported",
     "McpClientTimeout",
     "McpClientUnauthorized",
+    "McpServerIsReadOnly",
+    "McpServerNotFound",
     "MemoryNotFound",
     "MessageAlreadyExists",
     "MessageNotFound",
@@ -339,3 +341,18 @@ class ModelCallFailed(CargoholdError):
 
     status_code = 502
     reason = "modelCallFailed"
+
+
+# --- hosted MCP servers (issue 15, item 5) ---
+
+
+class McpServerNotFound(NotFound):
+    reason = "mcpServerNotFound"
+    default_message = "MCP server not found"
+
+
+class McpServerIsReadOnly(Conflict):
+    """A server made from a template is kept as the template made it."""
+
+    reason = "mcpServerIsReadOnly"
+    default_message = "This MCP server is read-only: it cannot be changed or deleted"

@@ -8,6 +8,8 @@
     cargohold_turn_first_chunk_seconds{model}              from the run's start to the model's first event
     cargohold_tokens_total{model,kind}                     input / output tokens of finished turns
     cargohold_credits_total{model}                         credits of finished turns
+    cargohold_broker_lag_seconds                           from a chunk's emission to its batch being in the broker
+    cargohold_turns_reaped_total                           turns the lease reaper ended (their process died)
 
 Labels hold only route templates, statuses and model slugs: nothing of a workspace, chat or user.
 The turn path calls `TurnTimer` (jobs/turn_run.py); HTTP is counted by `MetricsMiddleware`.
@@ -41,6 +43,7 @@ _UNMATCHED = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _TURN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 _FIRST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+_LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 HTTP_REQUESTS = Counter(
     "cargohold_http_requests", "HTTP requests answered, by route template and status.",
@@ -62,6 +65,15 @@ FIRST_CHUNK = Histogram(
 )  # fmt: skip
 TOKENS = Counter("cargohold_tokens", "Tokens of finished turns.", ["model", "kind"], registry=REGISTRY)
 CREDITS = Counter("cargohold_credits", "Credits of finished turns.", ["model"], registry=REGISTRY)
+BROKER_LAG = Histogram(
+    "cargohold_broker_lag_seconds",
+    "How far the broker lags the model: from the oldest chunk of a batch being emitted to the batch being appended.",
+    buckets=_LAG_BUCKETS, registry=REGISTRY,
+)  # fmt: skip
+TURNS_REAPED = Counter(
+    "cargohold_turns_reaped", "Turns ended by the lease reaper because the process running them stopped.",
+    registry=REGISTRY,
+)  # fmt: skip
 
 
 def exposition() -> bytes:

@@ -259,3 +259,9 @@ class Settings(BaseSettings):
     sandbox_inline_file_bytes: int = Field(default=256 * 1024, ge=0)
     """Files a call writes up to this size come back as `file` parts (data URLs); larger ones are
     listed in `files` only."""
+
+    # --- operations (issue 15, item 6) ---
+    otlp_endpoint: str | None = None
+    """An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): traces of turns
+    (agent run, model requests, tool calls; no content) are sent there. Unset: the standard
+    `OTEL_EXPORTER_OTLP_ENDPOINT` when set, else no tracing."""

@@ -78,6 +78,8 @@ class TestMetrics:
             assert grew("cargohold_tokens_total", model="offline", kind="input") > 0
             assert grew("cargohold_tokens_total", model="offline", kind="output") > 0
             assert grew("cargohold_credits_total", model="offline") > 0
+            assert grew("cargohold_broker_lag_seconds_count") >= 2  # the start chunk, then the text
+            assert grew("cargohold_broker_lag_seconds_sum") > 0
             assert grew("cargohold_http_requests_total", method="POST", route=route, status="200") == 1
 
             message_id = reader.chunks[0]["messageId"]

@@ -14,6 +14,7 @@ from cargohold.db.tables import Message
 from cargohold.db.types import utcnow
 from cargohold.jobs.reaper import reap_once
 
+from ..api.test_metrics import sample
 from ..conftest import MakeTenant
 from ..fakes.fake_llm import FakeLLM, Reply
 from ..harness import (
@@ -161,8 +162,11 @@ class TestOneFinish:
                     language_model_slug=ran["languageModelSlug"],
                 )
                 chat.active_stream_uuid = dead.uuid
+            before = (await client.get("/metrics")).text
             assert await reap_once(srv.state) == [dead.uuid]
             reaped = (await client.get(f"/v1/ai/messages/{dead.uuid}")).json()["message"]
+            after = (await client.get("/metrics")).text
+            assert sample(after, "cargohold_turns_reaped_total") == sample(before, "cargohold_turns_reaped_total") + 1
 
             def shape(message: dict[str, Any]) -> dict[str, Any]:
                 return {

@@ -10,6 +10,7 @@ import logging
 import uuid
 from typing import Any
 
+from .. import metrics
 from ..db.types import utcnow
 from ..runtime.credits import UsageRecord
 from ..services.finish import INTERRUPTED, Ending, finish_message
@@ -40,6 +41,7 @@ async def reap_once(state: AppState) -> list[uuid.UUID]:
             publisher = StreamPublisher(state.broker, stream_id, state.settings.ai_sdk_version)
         if await finish_message(state.sessions, publisher, message_uuid, ending, lease_expired_before=now):
             log.warning("message %s: lease expired, marked interrupted", message_uuid)
+            metrics.TURNS_REAPED.inc()
             reaped.append(message_uuid)
     return reaped
 

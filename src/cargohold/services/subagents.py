@@ -7,6 +7,7 @@ refused with an error result the model sees.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from pydantic_ai.exceptions import ToolFailed
@@ -56,15 +57,7 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
     except CargoholdError as exc:
         raise ToolFailed(f"agent {name!r} cannot run: {exc.error_message}") from exc
 
-    sub = TurnScope(
-        deps,
-        scope.workspace_uuid,
-        scope.chat_uuid,
-        scope.message_uuid,
-        ask_agent=scope.ask_agent,
-        chain=(*scope.chain, agent_uuid),
-        sub_usage=scope.sub_usage,
-    )
+    sub = dataclasses.replace(scope, chain=(*scope.chain, agent_uuid))
     tools = await build_turn_tools(sub, release.actions, release.mcp_clients)
     usage = RunUsage()
     try:

@@ -58,6 +58,25 @@ class TurnScope:
     in it may not be called again."""
     sub_usage: list[UsageRecord] = field(default_factory=list)
     """Usage records of sub-agent turns, added to the message's usage and credits."""
+    mcp_server_uuid: uuid.UUID | None = None
+    """Set when an outside MCP client calls the tool on a hosted MCP server: there is no chat, and
+    `message_uuid` is the call's uuid (`mcp_server_calls`)."""
+
+    def webhook_context(self, call_id: str) -> dict[str, str]:
+        """What a webhook is told about the call (its `context`)."""
+        if self.mcp_server_uuid is not None:
+            return {
+                "workspaceUuid": str(self.workspace_uuid),
+                "mcpServerUuid": str(self.mcp_server_uuid),
+                "mcpCallUuid": str(self.message_uuid),
+                "toolCallId": call_id,
+            }
+        return {
+            "workspaceUuid": str(self.workspace_uuid),
+            "chatUuid": str(self.chat_uuid),
+            "messageUuid": str(self.message_uuid),
+            "toolCallId": call_id,
+        }
 
     @property
     def depth(self) -> int:
@@ -183,13 +202,7 @@ async def _bind_tool(scope: TurnScope, action: ToolAction) -> BoundAction:
         name, description, schema = row.name, row.description, row.input_schema
 
     async def call(args: dict[str, Any], call_id: str) -> Any:
-        context = {
-            "workspaceUuid": str(scope.workspace_uuid),
-            "chatUuid": str(scope.chat_uuid),
-            "messageUuid": str(scope.message_uuid),
-            "toolCallId": call_id,
-        }
-        return await call_webhook(scope.deps.http, hook, {"input": args, "context": context})
+        return await call_webhook(scope.deps.http, hook, {"input": args, "context": scope.webhook_context(call_id)})
 
     return BoundAction(
         slug=action.slug,

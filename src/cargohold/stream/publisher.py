@@ -11,10 +11,12 @@ everything is in the broker; a broker failure is raised by the next `emit`, `flu
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from pydantic_ai.ui.vercel_ai.response_types import BaseChunk, StartChunk
 
+from .. import metrics
 from .broker import Broker
 from .chunks import DONE, SdkVersion, dump_chunk, encode_chunk, filter_chunk
 from .parts import PartsBuilder
@@ -32,6 +34,8 @@ class StreamPublisher:
         self._queued: list[str] = []
         self._flusher: asyncio.Task[None] | None = None
         self._failed: Exception | None = None
+        self._oldest = 0.0
+        """When the oldest chunk still queued was emitted (the broker lag metric)."""
 
     async def open(self) -> None:
         """Write the `start` chunk. Done when the message is stored, before any reader subscribes,
@@ -73,6 +77,8 @@ class StreamPublisher:
     def _queue(self, text: str) -> None:
         if self._failed is not None:
             raise self._failed
+        if not self._queued:
+            self._oldest = time.monotonic()
         self._queued.append(text)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_queued())
@@ -80,8 +86,9 @@ class StreamPublisher:
     async def _flush_queued(self) -> None:
         try:
             while self._queued:
-                batch, self._queued = self._queued, []
+                batch, self._queued, oldest = self._queued, [], self._oldest
                 await self.broker.publish(self.stream_id, batch)
+                metrics.BROKER_LAG.observe(time.monotonic() - oldest)
         except Exception as exc:
             self._failed = exc
         finally:
