@@ -1,7 +1,7 @@
 """files: uploaded files, their folders and their indexing state
 
 Revision ID: 0012
-Revises: 0013 (wt-knowledge, merged into wt-files; re-chain when merging)
+Revises: 0011
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from cargohold.db.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0013"  # 0010 in the brief; after 0013 since wt-knowledge is merged here (lead re-chains)
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """knowledge: file chunks with embeddings, and their keyword index (FTS5 / tsvector + GIN)
 
 Revision ID: 0013
-Revises: 0010 (re-chained at merge)
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from cargohold.db.types import UTCDateTime
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 `mcp_server_calls` (each tool call an outside client made, with its credits)
 
 Revision ID: 0017
-Revises: 0010 (re-chain onto the head when merging)
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from cargohold.db.types import UTCDateTime
 
 revision = "0017"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
