@@ -80,8 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tracing = Tracing(settings)  # OpenTelemetry traces of turns, when an OTLP endpoint is set
-        tracing.start()
         engine = make_engine(settings.database_url, keyring=keyring_from(settings))
         await upgrade(engine)
         sessions = make_session_factory(engine)
@@ -106,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         executor = state.executor = RunExecutor(state.turn_deps(), broker)
         limiter = open_connectors(state)
         app.state.cargohold = state
+        tracing = Tracing(settings)  # OpenTelemetry traces of turns, when an OTLP endpoint is set
+        tracing.start()  # last: a start that fails above leaves pydantic-ai uninstrumented
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         indexer = await start_indexer(state)  # files (issue 12): blob store + background indexing
         try:
