@@ -227,3 +227,28 @@ class TestIndexingSurvivesRestart:
             tenant.client.base_url = srv.base_url  # type: ignore[assignment]
             tenant.client.headers["authorization"] = token
             assert (await wait_indexed(tenant.client, file["uuid"]))["indexStatus"] == "ready"
+
+
+class TestClaims:
+    async def test_one_replica_wins_a_file(
+        self, files_settings: Callable[..., Settings], make_tenant: MakeTenant
+    ) -> None:
+        """Not over HTTP: two replicas' claims race on the database (the indexer's own query), and
+        exactly one gets the file; a stale claim is taken over, a fresh one is not."""
+        import uuid as uuid_module
+
+        from cargohold.store.files import claim_file
+
+        async with start_server(files_settings(index_concurrency=0)) as srv:
+            tenant = await make_tenant(srv)
+            file = await uploaded(tenant.client, "race.txt", b"claimed once")
+            file_uuid = uuid_module.UUID(file["uuid"])
+
+            async def claim(lease: float) -> bool:
+                async with srv.state.sessions() as session, session.begin():
+                    return await claim_file(session, file_uuid, 1, lease)
+
+            assert sorted(await asyncio.gather(claim(60), claim(60))) == [False, True]
+            assert await claim(60) is False  # claimed a moment ago: not stale
+            assert await claim(0.0) is True  # a claim older than the lease is taken over
+            assert (await tenant.client.get(f"{FILES}/{file['uuid']}")).json()["file"]["indexStatus"] == "indexing"
