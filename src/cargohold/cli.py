@@ -208,7 +208,7 @@ async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url:
     from .datasets.admin import DatasetRefused
     from .db.engine import make_session_factory
     from .db.tables import Workspace
-    from .services.connectors import add_database_connector
+    from .services.database_connectors import add_database_connector
 
     engine = make_engine(settings.database_url, keyring=keyring_from(settings))
     try:

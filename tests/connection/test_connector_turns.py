@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,10 @@ class TestOwnCredentials:
             "bravo": await connect(bravo, provider_b),
         }
         seen: list[str] = []
+        providers = allowed.state.models.providers
+        kept: dict[str, Any] = {}
         for name, tenant in (("alpha", alpha), ("bravo", bravo)):
+            clients = []
             for _ in range(2):
                 body = stream_body(connectorUuid=mine[name]["uuid"], languageModelSlug="gpt-test")
                 response, chunks = await stream_turn(tenant.client, body)
@@ -59,6 +63,10 @@ class TestOwnCredentials:
                 assert usage["connectorUuid"] == mine[name]["uuid"]
                 message = await wait_for_status(tenant.client, chunks[0]["messageId"], {"success"})
                 seen += [json.dumps(chunks), str(message)]
+                clients.append(providers.cached_client(uuid.UUID(mine[name]["uuid"])))
+            # One provider client per connector, reused by its turns (built by the connection test).
+            assert clients[0] is not None and clients[0] is clients[1]
+            kept[name] = clients[0]
             # 10 input and 5 output tokens: alpha's own price table, bravo's from the server's.
             assert usage["creditsUsedCount"] == (0.2 if name == "alpha" else 0.02)
             assert message["usage"]["connectorUuid"] == mine[name]["uuid"]
@@ -76,6 +84,15 @@ class TestOwnCredentials:
         assert (refused[0].status_code, refused[0].json()["reason"]) == (400, "languageModelNotSupported")
         assert (await alpha.client.get(f"/v1/ai/chats/{chat}")).status_code == 404
 
+        # A changed config gets a new client; a deleted connector's is dropped.
+        alpha_uuid = uuid.UUID(mine["alpha"]["uuid"])
+        changed = await alpha.client.put(
+            f"/v1/connection/connectors/{alpha_uuid}",
+            json={"config": {**mine["alpha"]["config"], "models": ["gpt-test"]}},
+        )
+        assert changed.status_code == 200, changed.text
+        assert providers.cached_client(alpha_uuid) not in (None, kept["alpha"])
+        assert providers.cached_client(uuid.UUID(mine["bravo"]["uuid"])) is kept["bravo"]
         for tenant in (alpha, bravo):
             listed = await tenant.client.get("/v1/connection/connectors/list")
             seen.append(listed.text)

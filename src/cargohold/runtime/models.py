@@ -88,6 +88,9 @@ class ModelRegistry:
         key = (creds.connector_uuid, creds.version, slug)
         model = self._connector_models.get(key)
         if model is None:
+            # Changed on another instance: the models of its older versions go.
+            for old in [k for k in self._connector_models if k[0] == creds.connector_uuid and k[1] != creds.version]:
+                del self._connector_models[old]
             model = self._connector_models[key] = self.providers.model(creds, slug)
         return model
 

@@ -114,6 +114,11 @@ class ProviderClients:
         for key in [k for k in self._lists if k[0] == connector_uuid]:
             del self._lists[key]
 
+    def cached_client(self, connector_uuid: UUID) -> Any | None:
+        """The SDK client kept for a connector (None before its first use or after `forget`)."""
+        cached = self._clients.get(connector_uuid)
+        return cached.sdk if cached is not None else None
+
     async def models(self, creds: ProviderCredentials, *, ttl: float, fresh: bool = False) -> list[ProviderModel]:
         """`list_models`, kept `ttl` seconds per connector version (`fresh`: asked again now)."""
         key = (creds.connector_uuid, creds.version)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..datasets.admin import DatasetRefused, check_database, database_config, new_connector_dataset
+from ..datasets.admin import DatasetRefused, check_database
 from ..db.engine import SessionFactory
 from ..db.tables import Connector, Dataset, StorageModel
 from ..db.types import utcnow
@@ -45,10 +45,10 @@ from ..state import AppState
 from ..store import connectors as store
 from ..store.workspaces import Principal
 from .config import validation_summary
+from .database_connectors import insert_connector
 from .rate_limits import RateLimiter, make_rate_limiter
 
 __all__ = [
-    "add_database_connector",
     "create_connector",
     "credentials_loader",
     "delete_connector",
@@ -157,48 +157,11 @@ async def create_connector(state: AppState, who: Principal, body: ConnectorCreat
     )
     try:
         async with state.sessions() as session, session.begin():
-            return await _insert(session, connector, url)
+            return await insert_connector(session, connector, url)
     except DatasetRefused as exc:  # its dataset's slug is taken
         raise DuplicateConnectorSlug(str(exc)) from None
     except IntegrityError:
         raise DuplicateConnectorSlug(f"a connector `{body.slug}` already exists in this workspace") from None
-
-
-async def _insert(session: AsyncSession, connector: Connector, url: str | None) -> tuple[Connector, Dataset | None]:
-    if await store.slug_taken(session, connector.workspace_uuid, connector.slug):
-        raise DuplicateConnectorSlug(f"a connector `{connector.slug}` already exists in this workspace")
-    if connector.is_default:
-        await store.clear_default(session, connector.workspace_uuid, connector.integration_slug)
-    session.add(connector)
-    await session.flush()
-    dataset = None
-    if url is not None:
-        dataset = await new_connector_dataset(session, connector.workspace_uuid, connector.slug, url, connector.uuid)
-    return connector, dataset
-
-
-async def add_database_connector(sessions: SessionFactory, workspace_uuid: uuid.UUID, slug: str, url: str) -> Dataset:
-    """`cargohold dataset add`: a database connector made by the operator (any host or file)."""
-    integration_slug, config = database_config(url)
-    url = await check_database(integration_slug, config, allow=None, sqlite_dirs=None)
-    now = utcnow()
-    connector = Connector(
-        uuid=uuid.uuid4(),
-        workspace_uuid=workspace_uuid,
-        name=slug,
-        slug=slug,
-        integration_slug=integration_slug,
-        is_default=False,
-        config=config,
-        created_at=now,
-        updated_at=now,
-    )
-    async with sessions() as session, session.begin():
-        if await store.slug_taken(session, workspace_uuid, slug):
-            raise DatasetRefused(f"the workspace already has a connector `{slug}`")
-        _, dataset = await _insert(session, connector, url)
-    assert dataset is not None
-    return dataset
 
 
 async def list_connectors(state: AppState, who: Principal, integration_slug: str | None) -> list[Connector]:
@@ -233,6 +196,7 @@ async def update_connector(
     config, url = current.config, None
     if body.config is not None:
         config = _checked_config(spec, _restored(body.config, current.config))
+        state.models.forget(connector_uuid)  # the test builds the new config's client, which turns reuse
         url = await _connection_test(state, spec, connector_uuid, config)
     async with state.sessions() as session, session.begin():
         row = await store.get_connector(session, who.workspace_uuid, connector_uuid, for_update=True)
@@ -253,7 +217,6 @@ async def update_connector(
         if url is not None and (dataset := await store.connector_dataset(session, who.workspace_uuid, row.uuid)):
             dataset.url, dataset.updated_at = url, utcnow()
         await session.flush()
-    state.models.forget(connector_uuid)
     return row
 
 
