@@ -22,6 +22,10 @@ from ..db.tables import KnowledgeChunk as C
 __all__ = ["keyword_ids", "query_terms"]
 
 MAX_TERMS = 32
+COMMON_TERM_CHUNKS = 2000
+"""A word found in more chunks than this (in the whole index) is too common to rank by: ranking
+an OR over it scores every chunk holding it (seconds at 100,000 chunks). It is left out of the
+OR; when every word is that common, they are AND-ed instead."""
 # fmt: off
 STOP_WORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for",
@@ -52,9 +56,12 @@ async def keyword_ids(
     scope = [C.workspace_uuid == workspace_uuid]
     if file_uuids is not None:
         scope.append(C.file_uuid.in_(list(file_uuids)))
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rare = [t for t in terms if await _chunks_with(session, sqlite, t, COMMON_TERM_CHUNKS + 1) <= COMMON_TERM_CHUNKS]
+    words, joiner = (rare, "OR") if rare else (terms, "AND")
+    if sqlite:
         fts = sa.table("knowledge_chunks_fts", sa.column("rowid"))
-        match = " OR ".join(f'"{term}"' for term in terms)
+        match = f" {joiner} ".join(f'"{term}"' for term in words)
         stmt = (
             sa.select(C.id)
             .select_from(fts.join(C, C.id == fts.c.rowid))
@@ -63,8 +70,8 @@ async def keyword_ids(
             .limit(limit)
         )
     else:
-        vector: sa.ColumnElement[Any] = sa.literal_column("knowledge_chunks.text_search")
-        tsquery = sa.func.to_tsquery(sa.literal_column("'english'::regconfig"), " | ".join(terms))
+        vector = _TEXT_SEARCH
+        tsquery = _tsquery((" | " if joiner == "OR" else " & ").join(words))
         stmt = (
             sa.select(C.id)
             .where(vector.op("@@")(tsquery), *scope)
@@ -72,3 +79,23 @@ async def keyword_ids(
             .limit(limit)
         )
     return list((await session.execute(stmt)).scalars())
+
+
+_TEXT_SEARCH: sa.ColumnElement[Any] = sa.literal_column("knowledge_chunks.text_search")
+
+
+def _tsquery(text: str) -> sa.ColumnElement[Any]:
+    return sa.func.to_tsquery(sa.literal_column("'english'::regconfig"), text)
+
+
+async def _chunks_with(session: AsyncSession, sqlite: bool, term: str, cap: int) -> int:
+    """How many chunks (of all workspaces) hold `term`, counted up to `cap` (stops there: cheap)."""
+    if sqlite:
+        inner = sa.text("SELECT 1 FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH :t LIMIT :cap")
+        stmt = sa.select(sa.func.count()).select_from(inner.bindparams(t=f'"{term}"', cap=cap).columns().subquery())
+    else:
+        hits = (
+            sa.select(sa.literal(1)).select_from(C).where(_TEXT_SEARCH.op("@@")(_tsquery(term))).limit(cap).subquery()
+        )
+        stmt = sa.select(sa.func.count()).select_from(hits)
+    return int((await session.execute(stmt)).scalar_one())
