@@ -1,12 +1,26 @@
 """Fixtures: real servers on 127.0.0.1. The app is the real factory served by uvicorn on an
 ephemeral port; the database is SQLite (always) or PostgreSQL + Redis (when their URLs are set);
-models are reached through a fake OpenAI-compatible server speaking HTTP."""
+models are reached through a fake OpenAI-compatible server speaking HTTP.
+
+Every test runs on one event loop for the session (pyproject's `asyncio_default_*_loop_scope`),
+so servers can outlive a test:
+- `server` (and `allowed`, and `shared_server(...)` for other settings) is one server per backend
+  and settings for the whole session; each test gets a fresh workspace on it (`tenant`), and at
+  its end the turns and background tool runs it left are stopped and the tools it registered
+  forgotten. A test that needs a server of its own builds one with `make_settings` +
+  `start_server` (a fresh database: a copy of a SQLite file migrated once per session, or the
+  shared PostgreSQL database emptied).
+- `fake_llm` / `llm` is one fake model server for the session, reset before and after each test.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,11 +58,157 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def settings_values(backend: str, database: Path, prefix: str, fake: FakeLLM) -> dict[str, Any]:
+    """The settings every test server starts from: a SQLite file or the PostgreSQL database (with a
+    Redis key prefix of its own), models at the fake model server."""
+    if backend == "postgres":
+        assert PG_URL
+        base: dict[str, Any] = {
+            "database_url": PG_URL,
+            "redis_url": REDIS_URL,
+            "redis_prefix": prefix,
+            "secret_key": PG_SECRET_KEY,  # PostgreSQL needs one (SQLite generates its own)
+        }
+    else:
+        base = {"database_url": f"sqlite+aiosqlite:///{database}", "redis_url": None}
+    return {
+        **base,
+        "bootstrap": False,
+        "openai_api_key": "test-key",
+        "openai_base_url": fake.openai_base_url,
+        "anthropic_api_key": "test-key",
+        "anthropic_base_url": fake.anthropic_base_url,
+        "default_model": "openai:gpt-test",
+        "offline_token_delay": 0.0,
+        "keepalive_seconds": 5.0,
+        "model_prices": TEST_PRICES,
+        "builtin_tools": [],
+        "model_max_retries": 0,
+    }
+
+
+_MIGRATED: set[str] = set()
+
+
+async def _migrate(url: str) -> None:
+    """Migrate the shared PostgreSQL database (once per test session)."""
+    if url in _MIGRATED:
+        return
+    from cargohold.crypto import load_keyring
+    from cargohold.db.engine import make_engine
+    from cargohold.db.migrate import upgrade
+
+    # The key: a database left with rows by an earlier run may have secrets for a migration to encrypt.
+    engine = make_engine(url, keyring=load_keyring(PG_SECRET_KEY, url))
+    try:
+        await upgrade(engine)
+        _MIGRATED.add(url)
+    finally:
+        await engine.dispose()
+
+
+async def _truncate(url: str) -> None:
+    """Empty every table of the shared PostgreSQL database (migrated once per test session)."""
+    from cargohold.db.engine import make_engine
+
+    await _migrate(url)
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            # A shared server's connection left inside a transaction would hold this up: fail, never hang.
+            await conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+            tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+            await conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+async def _forget_redis_keys(prefixes: list[str]) -> None:
+    import redis.asyncio as redis
+
+    assert REDIS_URL
+    client = redis.from_url(REDIS_URL)
+    try:
+        for prefix in prefixes:
+            keys = [k async for k in client.scan_iter(f"{prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+class Shared:
+    """What the test session shares, on the session's event loop: one fake model server, one
+    migrated SQLite file to copy, and one server per backend and settings (each started when a
+    test first asks for it, all stopped at the end)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.fake: FakeLLM | None = None
+        self.servers: dict[tuple[str, str], Server] = {}
+        self.stack = AsyncExitStack()
+        self.prefixes: list[str] = []
+        self.template: Path | None = None
+
+    async def fake_llm(self) -> FakeLLM:
+        if self.fake is None:
+            self.fake = await self.stack.enter_async_context(FakeLLM())
+        return self.fake
+
+    async def sqlite_copy(self, path: Path) -> None:
+        """A SQLite database at `path` with every migration applied: a copy of one migrated once."""
+        if self.template is None:
+            from cargohold.db.engine import make_engine
+            from cargohold.db.migrate import upgrade
+
+            template = self.tmp / "migrated.db"
+            engine = make_engine(f"sqlite+aiosqlite:///{template}")
+            try:
+                await upgrade(engine)
+            finally:
+                await engine.dispose()
+            self.template = template
+        shutil.copy(self.template, path)  # with its mode (0600)
+
+    async def server(self, backend: str, overrides: dict[str, Any]) -> Server:
+        key = (backend, repr(sorted(overrides.items())))
+        if key not in self.servers:
+            prefix = f"cargohold-test-shared-{uuid.uuid4().hex[:12]}"
+            database = self.tmp / f"shared-{len(self.servers)}.db"
+            if backend == "postgres":
+                assert PG_URL
+                await _migrate(PG_URL)
+                self.prefixes.append(prefix)
+            else:
+                await self.sqlite_copy(database)
+            fake = await self.fake_llm()
+            settings = Settings(**{**settings_values(backend, database, prefix, fake), **overrides})
+            self.servers[key] = await self.stack.enter_async_context(start_server(settings))
+        return self.servers[key]
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+        if self.prefixes and REDIS_URL:
+            await _forget_redis_keys(self.prefixes)
+
+
+@pytest.fixture(scope="session")
+async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shared]:
+    state = Shared(tmp_path_factory.mktemp("shared"))
+    try:
+        yield state
+    finally:
+        await state.close()
+
+
 @pytest.fixture
-async def fake_llm() -> AsyncIterator[FakeLLM]:
-    """The fake OpenAI/Anthropic server the settings point at; requests to it stay refused."""
-    async with FakeLLM() as fake:
-        yield fake
+async def fake_llm(shared: Shared) -> AsyncIterator[FakeLLM]:
+    """The fake OpenAI/Anthropic server the settings point at (one for the session, reset for each
+    test); requests to it stay refused."""
+    fake = await shared.fake_llm()
+    fake.reset()
+    yield fake
+    fake.reset()  # lets go of the replies this test left hanging
 
 
 @pytest.fixture
@@ -67,78 +227,70 @@ def llm(fake_llm: FakeLLM, allow_model_requests: None) -> FakeLLM:
     return fake_llm
 
 
-_MIGRATED: set[str] = set()
-
-
-async def _truncate(url: str) -> None:
-    """Empty every table of the shared PostgreSQL database (migrated once per test session)."""
-    from cargohold.crypto import load_keyring
-    from cargohold.db.engine import make_engine
-    from cargohold.db.migrate import upgrade
-
-    # The key: a database left with rows by an earlier run may have secrets for a migration to encrypt.
-    engine = make_engine(url, keyring=load_keyring(PG_SECRET_KEY, url))
-    try:
-        if url not in _MIGRATED:
-            await upgrade(engine)
-            _MIGRATED.add(url)
-        async with engine.begin() as conn:
-            tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
-            await conn.execute(sa.text(f"TRUNCATE {tables} CASCADE"))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
-async def make_settings(backend: str, tmp_path: Any, fake_llm: FakeLLM) -> AsyncIterator[Callable[..., Settings]]:
-    """Settings for one test: its own SQLite file, or the shared PostgreSQL (emptied first) with a
-    Redis key prefix of its own."""
+async def make_settings(
+    backend: str, tmp_path: Path, fake_llm: FakeLLM, shared: Shared
+) -> AsyncIterator[Callable[..., Settings]]:
+    """Settings for a server of the test's own: its own SQLite file (already migrated), or the
+    shared PostgreSQL (emptied first) with a Redis key prefix of its own."""
     prefix = f"cargohold-test-{uuid.uuid4().hex[:12]}"
+    database = tmp_path / "cargohold.db"
     if backend == "postgres":
         assert PG_URL
         await _truncate(PG_URL)
-        base: dict[str, Any] = {
-            "database_url": PG_URL,
-            "redis_url": REDIS_URL,
-            "redis_prefix": prefix,
-            "secret_key": PG_SECRET_KEY,  # PostgreSQL needs one (SQLite generates its own)
-        }
     else:
-        base = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/cargohold.db", "redis_url": None}
+        await shared.sqlite_copy(database)
+    base = settings_values(backend, database, prefix, fake_llm)
 
     def make(**overrides: Any) -> Settings:
-        values = {
-            **base,
-            "bootstrap": False,
-            "openai_api_key": "test-key",
-            "openai_base_url": fake_llm.openai_base_url,
-            "anthropic_api_key": "test-key",
-            "anthropic_base_url": fake_llm.anthropic_base_url,
-            "default_model": "openai:gpt-test",
-            "offline_token_delay": 0.0,
-            "keepalive_seconds": 5.0,
-            "model_prices": TEST_PRICES,
-            "builtin_tools": [],
-            "model_max_retries": 0,
-            **overrides,
-        }
-        return Settings(**values)
+        return Settings(**{**base, **overrides})
 
     yield make
     if backend == "postgres" and REDIS_URL:
-        import redis.asyncio as redis
+        await _forget_redis_keys([prefix])
 
-        client = redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+
+SharedServer = Callable[..., Awaitable[Server]]
 
 
 @pytest.fixture
-async def server(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
-    async with start_server(make_settings()) as srv:
-        yield srv
+async def shared_server(request: pytest.FixtureRequest, backend: str, shared: Shared) -> AsyncIterator[SharedServer]:
+    """`await shared_server(**overrides)`: the session's server of this backend with these settings
+    (over `make_settings`' defaults). A test gets a fresh workspace on it (`make_tenant`); at its end
+    the turns and tool runs it left are stopped and the tools it registered are forgotten."""
+    if "make_settings" in request.fixturenames:
+        # Set up first: on PostgreSQL it empties the database, which must not take this test's tenants.
+        request.getfixturevalue("make_settings")
+    used: list[Server] = []
+    registered: list[dict[str, Any]] = []
+
+    async def get(**overrides: Any) -> Server:
+        srv = await shared.server(backend, overrides)
+        if srv not in used:
+            used.append(srv)
+            registered.append(dict(srv.state.tools.tools))
+        return srv
+
+    yield get
+    for srv, tools in zip(used, registered, strict=True):
+        await _settle(srv)
+        srv.state.tools.tools.clear()
+        srv.state.tools.tools.update(tools)
+
+
+async def _settle(srv: Server) -> None:
+    """Stop what a test left running on a shared server, as stopping its own server would have."""
+    executor = srv.state.executor
+    shutdown = getattr(executor, "shutdown", None)
+    if shutdown is not None:
+        await shutdown()
+    await srv.state.tool_runs.shutdown()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def server(shared_server: SharedServer) -> Server:
+    """The session's server of this backend (default test settings)."""
+    return await shared_server()
 
 
 class Tenant:
@@ -176,10 +328,9 @@ async def tenant(server: Server, make_tenant: MakeTenant) -> Tenant:
 
 
 @pytest.fixture
-async def allowed(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
+async def allowed(shared_server: SharedServer) -> Server:
     """A server that may call 127.0.0.0/8 (the test's own webhook and MCP servers)."""
-    async with start_server(make_settings(allow_private_urls="127.0.0.0/8")) as srv:
-        yield srv
+    return await shared_server(allow_private_urls="127.0.0.0/8")
 
 
 @pytest.fixture

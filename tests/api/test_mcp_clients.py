@@ -25,7 +25,7 @@ from cargohold.schemas.mcp_clients import REDACTED, parse_mcp_clients, redact_mc
 from cargohold.settings import Settings
 from cargohold.store.mcp_connections import connection_key, read_connection
 
-from ..conftest import MakeTenant, Tenant
+from ..conftest import MakeTenant, SharedServer, Tenant
 from ..fakes.mcp_servers import McpTestServer, serve_mcp
 from ..harness import Server, start_server
 
@@ -33,10 +33,8 @@ FAST = 3.0  # seconds: what "fast" means for an unreachable server or a timed-ou
 
 
 @pytest.fixture
-async def app(make_settings: Callable[..., Settings]) -> AsyncIterator[Server]:
-    settings = make_settings(allow_private_urls="127.0.0.0/8", mcp_connect_timeout=5, mcp_list_timeout=5)
-    async with start_server(settings) as srv:
-        yield srv
+async def app(shared_server: SharedServer) -> Server:
+    return await shared_server(allow_private_urls="127.0.0.0/8", mcp_connect_timeout=5, mcp_list_timeout=5)
 
 
 @pytest.fixture

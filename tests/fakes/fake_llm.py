@@ -111,6 +111,20 @@ class FakeLLM:
     def gemini_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def reset(self) -> None:
+        """Forget the last test: its script, default, requests and call ids; let go of its hanging replies
+        (a fake shared by many tests is reset before and after each)."""
+        self._stopping.set()
+        self._stopping = asyncio.Event()
+        self.disconnected = asyncio.Event()
+        self.queue = []
+        self.default = None
+        self.requests = []
+        self._call_ids = 0
+        self.api_key = None
+        self.keys = []
+        self.models = ["gpt-test"]
+
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request (to either API) takes the next one."""
         self.queue.extend(replies)
@@ -388,7 +402,9 @@ class _Playback(StreamingResponse):
     logs "ASGI callable returned without completing response"."""
 
     def __init__(self, llm: FakeLLM, reply: Reply, events: list[str], *, hang_at: int, media_type: str) -> None:
-        self._llm = llm
+        # The events of the test that asked: a reply still playing when a shared fake is reset reports to them.
+        self._stopping = llm._stopping
+        self._disconnected = llm.disconnected
         self._reply = reply
         self._hang_at = hang_at if reply.hang else None
         self._finished = False
@@ -399,7 +415,7 @@ class _Playback(StreamingResponse):
         try:
             for i, event in enumerate(events if cut is None else events[:cut]):
                 if i == self._hang_at:
-                    await self._llm._stopping.wait()
+                    await self._stopping.wait()
                     return
                 if i and self._reply.delay:
                     await asyncio.sleep(self._reply.delay)
@@ -408,8 +424,8 @@ class _Playback(StreamingResponse):
                 yield event
         except (asyncio.CancelledError, GeneratorExit):
             # Starlette cancels the response when the client disconnects (ASGI spec < 2.4, as uvicorn speaks).
-            if not self._llm._stopping.is_set():
-                self._llm.disconnected.set()
+            if not self._stopping.is_set():
+                self._disconnected.set()
             raise
         self._finished = cut is None
 

@@ -49,7 +49,7 @@ from ...schemas.mcp_clients import (
 from ...settings import Settings
 from ...store import mcp_connections as connection_store
 from ..outbound import AllowList, OutboundRefused, allow_list, check_url, guarded_client2
-from .mcp_auth import BearerFlow, NeedsReauth, OAuthCredential
+from .mcp_auth import BearerFlow, NeedsReauth
 from .mcp_errors import McpFailure, describe_failure
 
 __all__ = ["McpFailure", "McpSetup", "OpenedClient", "Timeouts", "connect_client", "open_mcp_clients"]
@@ -138,7 +138,7 @@ def _http_factory(allow: AllowList, timeouts: Timeouts, probe: _Probe) -> Callab
     return factory
 
 
-def _call_hook(client: CustomMcpClient, timeouts: Timeouts, credential: OAuthCredential | None) -> Any:
+def _call_hook(client: CustomMcpClient, timeouts: Timeouts, credential: BearerFlow | None) -> Any:
     async def call(ctx: RunContext[Any], call_tool: CallToolFunc, name: str, args: dict[str, Any]) -> ToolResult:
         limit = timeouts.call_of(name)
         try:
@@ -162,13 +162,13 @@ def _call_hook(client: CustomMcpClient, timeouts: Timeouts, credential: OAuthCre
 
 async def _auth(
     client: CustomMcpClient, settings: Settings, sessions: SessionFactory, workspace_uuid: uuid.UUID, allow: AllowList
-) -> tuple[httpx2.Auth | str | None, OAuthCredential | None]:
+) -> tuple[httpx2.Auth | str | None, BearerFlow | None]:
     authentication = client.authentication
     if authentication is None:
         return None, None
     if not authentication.refresh_token:
         return authentication.access_token, None
-    credential = OAuthCredential(
+    credential = BearerFlow(
         client_name=client.name,
         url=client.url,
         auth=authentication,
@@ -177,9 +177,8 @@ async def _auth(
         allow=allow,
         timeout=Timeouts.of(client, settings).connect,
     )
-    await credential.load()
-    await credential.access_token()  # refreshed now if it is due: a refused refresh fails this client
-    return BearerFlow(credential), credential
+    await credential.refresh_now()  # a known or refused refresh fails this client now
+    return credential, credential
 
 
 async def _unseal(client: CustomMcpClient, sessions: SessionFactory, workspace_uuid: uuid.UUID) -> CustomMcpClient:
