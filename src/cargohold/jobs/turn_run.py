@@ -21,6 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic_ai import CancellationToken
+from pydantic_ai.models import Model
+from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.engine import CursorResult
 
@@ -162,16 +164,20 @@ class TurnRun:
     ) -> Ending:
         settings, config = self.deps.settings, turn.config
         context = "\n\n".join(p for p in (config.context_prompt, *sources.instructions) if p) or None
+        model, toolsets = self._wrap(
+            self.deps.models.model(ModelChoice(config.integration_slug, config.language_model_slug)),
+            guard_tools(
+                self.deps.tools,
+                [*tools.toolsets, *sources.toolsets],
+                max_output_bytes=settings.max_tool_output_bytes,
+                builtin_timeout=settings.builtin_tool_timeout,
+            ),
+        )
         agent = build_agent(
             AgentSpec(
-                model=self.deps.models.model(ModelChoice(config.integration_slug, config.language_model_slug)),
+                model=model,
                 history=to_model_messages(turn.history),
-                toolsets=guard_tools(
-                    self.deps.tools,
-                    [*tools.toolsets, *sources.toolsets],
-                    max_output_bytes=settings.max_tool_output_bytes,
-                    builtin_timeout=settings.builtin_tool_timeout,
-                ),
+                toolsets=toolsets,
                 system_prompt=config.system_prompt,
                 context_prompt=context,
                 temperature=config.temperature,
@@ -188,6 +194,11 @@ class TurnRun:
             return Ending("error", "error", error_message=describe_failure(result.error), meta=meta)
         reason = "max-steps" if agent.hit_step_bound else (result.finish_reason or "stop")
         return Ending("success", reason, meta=meta)
+
+    def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
+        """The model and toolsets the agent runs with; a durable executor (jobs/temporal) wraps
+        them to journal each step and replay the steps a dead worker completed."""
+        return model, toolsets
 
     def _usage(self, *, complete: bool) -> UsageRecord:
         # A model call still streaming (or cut off) has reported no usage: count what it streamed.

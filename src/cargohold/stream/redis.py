@@ -165,6 +165,30 @@ class RedisBroker:
                 batch.append(StreamEntry(entry_id, fields["c"]))
             yield batch
 
+    async def last_cursor(self, stream_id: str) -> str | None:
+        """The id of the stream's last entry (None when it has none): where a durable turn's step
+        began, so a worker that takes the turn over can drop what came after (`drop_after`)."""
+        entries = await self._redis.xrevrange(self._stream_key(stream_id), count=1)
+        return str(entries[0][0]) if entries else None
+
+    async def chunks(self, stream_id: str) -> list[str]:
+        """Every chunk the stream holds now, oldest first (`[DONE]` included once written)."""
+        entries: list[tuple[str, dict[str, str]]] = await self._redis.xrange(  # type: ignore[assignment]
+            self._stream_key(stream_id), min="-", max="+"
+        )
+        return [fields["c"] for _, fields in entries if "c" in fields]
+
+    async def drop_after(self, stream_id: str, cursor: str) -> list[str]:
+        """Delete the chunks after `cursor` (a dead worker's cut-off step) and return them. Readers
+        following the stream live keep their place; a reader that re-attaches never sees them."""
+        key = self._stream_key(stream_id)
+        entries: list[tuple[str, dict[str, str]]] = await self._redis.xrange(  # type: ignore[assignment]
+            key, min=f"({cursor}", max="+"
+        )
+        if entries:
+            await self._redis.xdel(key, *(entry_id for entry_id, _ in entries))
+        return [fields["c"] for _, fields in entries if "c" in fields]
+
     async def request_cancel(self, message_uuid: str) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(self._cancel_key(message_uuid), "1", ex=max(1, int(self.retention_seconds)))
