@@ -122,7 +122,7 @@ class TurnRun:
             ending.evaluated_tools = self.evaluated
             ending.error_streamed = ending.error_streamed or publisher.parts.error_text is not None
             # Shielded: on shutdown the task is cancelled, and the message must still be finished.
-            if await asyncio.shield(finish_message(self.deps.sessions, publisher, self.message_uuid, ending)):
+            if await asyncio.shield(self._finish(publisher, ending)):
                 self.timer.finished(ending.status, self.slug, ending.usage)
             await asyncio.shield(_close(tools, sources))
 
@@ -194,6 +194,11 @@ class TurnRun:
             return Ending("error", "error", error_message=describe_failure(result.error), meta=meta)
         reason = "max-steps" if agent.hit_step_bound else (result.finish_reason or "stop")
         return Ending("success", reason, meta=meta)
+
+    async def _finish(self, publisher: StreamPublisher, ending: Ending) -> bool:
+        """Finish the message (True when this call did); a durable run that is handed to another
+        worker does not."""
+        return await finish_message(self.deps.sessions, publisher, self.message_uuid, ending)
 
     def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
         """The model and toolsets the agent runs with; a durable executor (jobs/temporal) wraps

@@ -32,8 +32,10 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_ai.ui.vercel_ai.response_types import BaseChunk
 from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
+from temporalio import activity
 
 from ...runtime.credits import usage_record
+from ...services.finish import Ending
 from ...stream.publisher import StreamPublisher
 from ...stream.redis import RedisBroker
 from ..turn_run import TurnRun
@@ -135,6 +137,14 @@ class JournaledToolset(WrapperToolset[Any]):
 @dataclass(slots=True)
 class DurableTurnRun(TurnRun):
     steps: Steps | None = None
+
+    async def _finish(self, publisher: StreamPublisher, ending: Ending) -> bool:
+        if activity.in_activity() and activity.is_cancelled():
+            # Temporal took the turn away (this worker stopped heartbeating in time, or is shutting
+            # down): another attempt carries it on from the journal. Finishing it here would end it.
+            log.warning("turn %s handed over by Temporal: not finished here", self.message_uuid)
+            return False
+        return await TurnRun._finish(self, publisher, ending)  # (no zero-argument super() in a slots dataclass)
 
     def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
         assert self.steps is not None

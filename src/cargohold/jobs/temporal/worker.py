@@ -8,6 +8,7 @@ are taken over by another worker from their last journaled step, rather than end
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -46,8 +47,18 @@ def check_config(settings: Settings) -> None:
         raise WorkerConfigError("a worker needs CARGOHOLD_REDIS_URL: the API instances read its streams there")
 
 
+def _warm_imports(settings: Settings) -> None:
+    """Import the provider SDKs now (models.py imports them on first use, which blocks the event
+    loop for seconds): a worker's first turn must not miss its heartbeats and be taken over."""
+    if settings.openai_api_key or settings.openai_base_url:
+        importlib.import_module("pydantic_ai.models.openai")
+    if settings.anthropic_api_key or settings.anthropic_base_url:
+        importlib.import_module("pydantic_ai.models.anthropic")
+
+
 async def run_worker(settings: Settings) -> None:
     check_config(settings)
+    _warm_imports(settings)
     assert settings.redis_url is not None
     engine = make_engine(settings.database_url, keyring=keyring_from(settings))
     await upgrade(engine)
