@@ -62,8 +62,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from fake_llm import full_text  # noqa: E402
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cargohold_a"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/cargohold_a")
+"""Dropped and recreated by every pg-redis run: a database of the benchmark's own."""
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = "bench-a"
 MODEL = "gpt-4o-mini"
 PROMPT = "Tell me about cargohold and what you can do for me today."

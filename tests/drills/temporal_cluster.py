@@ -99,7 +99,7 @@ async def temporal_dev_server(tmp: Path) -> AsyncIterator[str]:
 async def start_worker(env: dict[str, str], name: str) -> Process:
     worker = await spawn(name, sys.executable, "-m", "cargohold", "worker", env=env)
     try:
-        await wait_until(lambda: worker.said("polling task queue") or worker.proc.returncode is not None, 180)
+        await wait_until(lambda: worker.said("polling task queue") or worker.proc.returncode is not None, 400)
     except TimeoutError:
         await stop(worker)
         raise RuntimeError(f"cargohold worker did not start:\n{worker.log_tail()}") from None

@@ -45,7 +45,7 @@ pytestmark = [
 
 STORY = " ".join(f"word{i}" for i in range(30))
 """The expected answer: 30 words, streamed three at a time by the fake model."""
-HEARTBEAT = "5"  # generous: a loaded CI host must not take a slow worker for a dead one
+HEARTBEAT = "8"  # generous: a loaded CI host must not take a slow worker for a dead one
 
 
 @dataclass
@@ -133,9 +133,9 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         try:
             async with AsyncExitStack() as stack:
                 api, api2 = await asyncio.gather(
-                    stack.enter_async_context(serve_process(env, startup_timeout=240)),
+                    stack.enter_async_context(serve_process(env, startup_timeout=400)),
                     stack.enter_async_context(
-                        serve_process({**env, "CARGOHOLD_BOOTSTRAP": "false"}, startup_timeout=240)
+                        serve_process({**env, "CARGOHOLD_BOOTSTRAP": "false"}, startup_timeout=400)
                     ),
                 )
                 headers = {"Authorization": f"Bearer {api.token or api2.token}"}
@@ -194,7 +194,7 @@ async def check_turn(cluster: Cluster, message_uuid: str, live: list[Any], repla
     assert message["temporalWorkflowId"] == f"turn-{message_uuid}"
     for chunks in (live, replayed):
         assert chunks[-1] == "[DONE]" and kind(chunks[-2]) == "finish"
-    assert fold(replayed) == message["parts"]
+    assert fold(replayed) == message["parts"], (replayed, cluster.logs())
     await cluster.respawn()
     return message
 

@@ -71,7 +71,8 @@ class TurnActivities:
         beat = asyncio.create_task(_beat(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 30))
         try:
             sdk = self.deps.settings.ai_sdk_version
-            publisher = turn.publisher = ResumablePublisher(self.broker, message_uuid, sdk)
+            owner = f"{info.workflow_run_id}/{info.attempt}"
+            publisher = turn.publisher = ResumablePublisher(self.broker, message_uuid, sdk, owner)
             run = DurableTurnRun(self.deps, self.broker, turn.message_uuid, turn)
             run.steps = await resume(
                 self.broker, publisher, journal, info.attempt, turn.config.language_model_slug, run

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,7 @@ from temporalio import activity
 
 from ...runtime.credits import usage_record
 from ...services.finish import Ending
+from ...stream.chunks import SdkVersion
 from ...stream.publisher import StreamPublisher
 from ...stream.redis import RedisBroker
 from ..turn_run import TurnRun
@@ -48,10 +49,30 @@ _ALWAYS = frozenset({"finish", "error"})
 _OUTPUT_DELTAS = {"text-delta": "delta", "reasoning-delta": "delta", "tool-input-delta": "inputTextDelta"}
 
 
+class _OwnedBroker:
+    """The broker as one attempt of a turn sees it: its writes go through only while the attempt
+    owns the stream (a worker taken for dead, but alive, cannot write over its successor)."""
+
+    def __init__(self, broker: RedisBroker, owner: str) -> None:
+        self.broker = broker
+        self.owner = owner
+
+    async def publish(self, stream_id: str, chunks: Sequence[str]) -> None:
+        await self.broker.publish_as(self.owner, stream_id, chunks)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+
 class ResumablePublisher(StreamPublisher):
-    """A publisher that can be muted while a takeover replays steps already in the stream."""
+    """A publisher that can be muted while a takeover replays steps already in the stream, and
+    that writes only while its attempt owns the stream."""
 
     muted: bool = False
+
+    def __init__(self, broker: RedisBroker, stream_id: str, sdk_version: SdkVersion, owner: str) -> None:
+        super().__init__(_OwnedBroker(broker, owner), stream_id, sdk_version)
+        self.owner = owner
 
     async def emit(self, chunk: BaseChunk) -> None:
         if not self.muted:
@@ -139,6 +160,10 @@ class DurableTurnRun(TurnRun):
     steps: Steps | None = None
 
     async def _finish(self, publisher: StreamPublisher, ending: Ending) -> bool:
+        assert isinstance(publisher, ResumablePublisher) and self.steps is not None
+        if not await self.steps.broker.owns_stream(publisher.stream_id, publisher.owner):
+            log.warning("turn %s: another attempt owns it now: not finished here", self.message_uuid)
+            return False
         if activity.in_activity() and activity.is_cancelled():
             # Temporal took the turn away (this worker stopped heartbeating in time, or is shutting
             # down): another attempt carries it on from the journal. Finishing it here would end it.
@@ -158,6 +183,7 @@ async def resume(
     where the stream began; a takeover cuts the stream back to the last step begun, folds the
     parts from what stays, mutes the replay up to that step and counts the cut-off call's output."""
     stream_id = publisher.stream_id
+    await broker.take_stream(stream_id, publisher.owner)  # before anything is cut: the last writer is fenced off
     resume_at = journal.resume_at
     if resume_at is None:
         cursor = await broker.last_cursor(stream_id)
