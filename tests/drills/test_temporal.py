@@ -173,10 +173,11 @@ async def finished(client: httpx.AsyncClient, message_uuid: str, timeout: float 
     return seen
 
 
-async def reattach(cluster: Cluster, chat_uuid: str, reader: StreamReader) -> asyncio.Task[list[Any]]:
-    """Once the live stream moves again after the kill (another worker took the turn over), a
-    second client re-attaches to the chat's stream and reads it from the start to the end."""
-    await reader.until(len(reader.chunks) + 1, timeout=90)
+async def reattach(cluster: Cluster, chat_uuid: str, message_uuid: str) -> asyncio.Task[list[Any]]:
+    """Once another worker has taken the turn over (it says so after cutting the dead worker's step
+    out of the stream), a second client re-attaches to the chat's stream and reads it all."""
+    taken = f"turn {message_uuid} taken over"
+    await wait_until(lambda: any(w.said(taken) for w in cluster.workers), timeout=120)
 
     async def read() -> list[Any]:
         async with cluster.client.stream("GET", f"/v1/ai/chats/{chat_uuid}/stream") as response:
@@ -211,7 +212,7 @@ async def test_kill9_mid_model_stream(cluster: Cluster) -> None:
         while not any(kind(c) == "text-delta" for c in reader.chunks):
             await reader.until(len(reader.chunks) + 1, timeout=30)
         await cluster.kill_running(message_uuid)
-        replaying = await reattach(cluster, chat_uuid, reader)
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
         await reader.rest(timeout=90)
     message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
     assert text_parts(message["parts"]) == [STORY]
@@ -248,12 +249,12 @@ async def test_kill9_mid_tool_call(cluster: Cluster) -> None:
         await wait_until(lambda: len(cluster.hook.calls) > calls, timeout=60)
         await cluster.kill_running(message_uuid)
         cluster.hook.release.set()
-        replaying = await reattach(cluster, chat_uuid, reader)
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
         await reader.rest(timeout=90)
     message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
     assert text_parts(message["parts"]) == [STORY]
     [tool] = tool_parts(message["parts"])
-    assert tool["state"] == "output-available" and tool["output"] == {"late": True}, tool
+    assert tool["state"] == "output-available" and tool["output"] == {"outcome": "executed", "data": {"late": True}}
     assert len(cluster.llm.requests) - requests == 2, "the journaled tool-call response was requested again"
     made = cluster.hook.calls[calls:]
     assert len(made) == 2  # the cut-off call, and the takeover's
@@ -278,7 +279,7 @@ async def test_kill9_between_steps(cluster: Cluster) -> None:
         message_uuid = (await reader.until(1))[0]["messageId"]
         await wait_until(lambda: len(cluster.llm.requests) >= requests + 2, timeout=60)
         await cluster.kill_running(message_uuid)
-        replaying = await reattach(cluster, chat_uuid, reader)
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
         await reader.rest(timeout=90)
     message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
     assert text_parts(message["parts"]) == [STORY]
