@@ -3,6 +3,7 @@
     uv run python bench/load.py --targets bare,sqlite,pg-redis,pg-redis-x2 \\
         --scenario 1x50 --scenario 10x20 --tokens 50 --tps 0
     uv run python bench/load.py rss --target sqlite --streams 1000
+    uv run python bench/load.py failover --kills 5     # Temporal: a worker's death -> the turn goes on
 
 `run` (the default): starts a fake OpenAI-compatible LLM (`bench/fake_llm.py`), then each target
 in turn, and drives C concurrent clients x T turns per scenario (`CxT`). Each turn posts a new
@@ -15,6 +16,9 @@ Targets (each a child process on a free port, started fresh for the run):
   sqlite-before the same, from the checkout at BENCH_BEFORE_SRC (before/after a change in one run)
   pg-redis     cargohold serve, PostgreSQL (cargohold_a, reset first) + Redis (prefix bench-a)
   pg-redis-x2  two cargohold serve processes on that PostgreSQL + Redis; turns round-robin
+  pg-redis-temporal  pg-redis with CARGOHOLD_TEMPORAL_ADDRESS: a Temporal dev server (`temporal
+               server start-dev`), one cargohold serve (starts workflows, runs no turn) and one
+               `cargohold worker` (runs them)
   langgraph    bench/peer_langgraph (run.sh + client.py), when present
 
 cargohold runs the real provider path (pydantic-ai + openai SDK) against the fake LLM. Reported:
@@ -58,12 +62,13 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from fake_llm import full_text  # noqa: E402
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/cargohold_a"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/cargohold_a")
+"""Dropped and recreated by every pg-redis run: a database of the benchmark's own."""
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = "bench-a"
 MODEL = "gpt-4o-mini"
 PROMPT = "Tell me about cargohold and what you can do for me today."
-TARGETS = ("bare", "sqlite", "sqlite-before", "pg-redis", "pg-redis-x2", "langgraph")
+TARGETS = ("bare", "sqlite", "sqlite-before", "pg-redis", "pg-redis-x2", "pg-redis-temporal", "langgraph")
 BEFORE_SRC = os.environ.get("BENCH_BEFORE_SRC")
 """`sqlite-before`: the same server from another checkout's `src/` (e.g. `git worktree add /tmp/before
 <commit>`, then BENCH_BEFORE_SRC=/tmp/before/src), so a change is measured before/after in one run."""
@@ -213,6 +218,8 @@ class Target:
     stores: bool = True
     """cargohold: every turn is stored and checked for LOST after the run."""
     peer_turn: Callable[[httpx.AsyncClient, str, str], Awaitable[tuple[float | None, int]]] | None = None
+    worker_env: dict[str, str] | None = None
+    """pg-redis-temporal: the environment a `cargohold worker` is started with."""
 
     def stream_url(self, base: str) -> str:
         return f"{base}/v1/ai/messages/stream" if self.stores else base
@@ -276,6 +283,28 @@ async def start_cargohold(env: dict[str, str], processes: int, name: str) -> Tar
     return Target(name, urls, children, token=token)
 
 
+async def start_temporal_target(env: dict[str, str], tmp: str, workers: int, heartbeat: float = 5.0) -> Target:
+    """A Temporal dev server, one API instance that starts workflows, and `workers` workers."""
+    port = free_port()
+    dev = ["start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port), "--db-filename", f"{tmp}/t{port}.db"]
+    temporal = await spawn("temporal", ["uv", "run", "temporal", "server", *dev, "--log-level", "warn"])
+    await _wait_port(port, within=120)
+    temporal.drain()
+    env = env | {
+        "CARGOHOLD_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "CARGOHOLD_TEMPORAL_HEARTBEAT_SECONDS": str(heartbeat),
+    }
+    target = await start_cargohold(env, 1, "pg-redis-temporal")
+    target.worker_env = env
+    for i in range(workers):
+        worker = await spawn(f"worker-{i + 1}", ["uv", "run", "cargohold", "worker"], env)
+        await worker.wait_for_line(r"polling task queue", within=300)
+        worker.drain()
+        target.children.append(worker)
+    target.children.append(temporal)
+    return target
+
+
 async def _token_create(env: dict[str, str]) -> str:
     proc = await asyncio.create_subprocess_exec(
         "uv", "run", "cargohold", "token", "create", "--name", "bench", env=env, stdout=asyncio.subprocess.PIPE
@@ -323,6 +352,8 @@ async def start_target(name: str, llm_url: str, tmp: str) -> Target:
             env["PYTHONPATH"] = BEFORE_SRC
         return await start_cargohold(env, 1, name)
     await reset_postgres_and_redis()
+    if name == "pg-redis-temporal":
+        return await start_temporal_target(cargohold_env(llm_url, PG_URL, REDIS_URL), tmp, workers=1)
     processes = 2 if name == "pg-redis-x2" else 1
     return await start_cargohold(cargohold_env(llm_url, PG_URL, REDIS_URL), processes, name)
 
@@ -733,12 +764,86 @@ async def measure_rss(target: Target, streams: int, expected: str, ramp: float) 
     )
 
 
+async def cmd_failover(args: argparse.Namespace) -> None:
+    """A worker's death, timed: a turn streams slowly on the Temporal target with two workers; when
+    its first text-delta arrives, the worker running it is killed (SIGKILL) and a new one started;
+    reported: the time from the kill to the next text-delta on the same (still open) stream, and
+    whether the turn ended `success` with the full text."""
+    expected = full_text(args.tokens)
+    tmp = tempfile.mkdtemp(prefix="cargohold-failover-")
+    llm, llm_url = await start_fake_llm(args.tokens, args.tps, args.ttft_ms)
+    await reset_postgres_and_redis()
+    env = cargohold_env(llm_url, PG_URL, REDIS_URL)
+    target = await start_temporal_target(env, tmp, workers=2, heartbeat=args.heartbeat)
+    gaps: list[float] = []
+    try:
+        await warm_up(target, expected)
+        async with http_client(target, 4) as client:
+            for _ in range(args.kills):
+                chat = str(uuid.uuid4())
+                body = {"chatUuid": chat, "parts": [{"type": "text", "text": PROMPT}]}
+                killed_at: float | None = None
+                gap: float | None = None
+                done = False
+                async with client.stream("POST", target.stream_url(target.base_urls[0]), json=body) as response:
+                    message = ""
+                    async for line in response.aiter_lines():
+                        if line.startswith('data: {"type":"start"') and not message:
+                            message = json.loads(line[6:])["messageId"]
+                        if line.startswith('data: {"type":"text-delta"'):
+                            if killed_at is None:
+                                killed_at = await kill_worker_of(target, message)
+                            elif gap is None and time.perf_counter() > killed_at:
+                                gap = time.perf_counter() - killed_at
+                        done = done or line == "data: [DONE]"
+                messages = await list_messages(client, target.base_urls[0], chat)
+                ok = done and messages[-1].get("status") == "success" and message_text(messages[-1]) == expected
+                print(f"kill -> next text-delta: {gap if gap is None else round(gap, 2)} s; success: {ok}", flush=True)
+                if gap is not None:
+                    gaps.append(gap)
+    finally:
+        await target.stop()
+        await llm.stop()
+    print(f"machine: {machine()}")
+    print(
+        f"failover (heartbeat {args.heartbeat:g} s, {args.kills} kills): kill -> turn goes on "
+        f"p50 {statistics.median(gaps):.2f} s, max {max(gaps):.2f} s"
+        if gaps
+        else "no failover measured"
+    )
+
+
+async def kill_worker_of(target: Target, message_uuid: str) -> float:
+    """SIGKILL the worker whose log names the turn, start another; the moment of the kill."""
+    needle = f"turn {message_uuid}: attempt"
+    for _ in range(200):
+        workers = [c for c in target.children if c.name.startswith("worker")]
+        worker = next((c for c in workers if any(needle in line for line in c.log)), None)
+        if worker is not None:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError(f"no worker logged {needle}")
+    os.kill(worker.leaf, signal.SIGKILL)
+    killed = time.perf_counter()
+    await worker.stop()
+    target.children.remove(worker)
+    fresh = await spawn(f"worker-{uuid.uuid4().hex[:4]}", ["uv", "run", "cargohold", "worker"], target.worker_env)
+    fresh.drain()
+    target.children.append(fresh)
+    return killed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="throughput and latency (the default command)")
     rss = sub.add_parser("rss", help="peak RSS per open stream")
-    for p in (run, rss):
+    failover = sub.add_parser("failover", help="Temporal: time from a worker's death to the turn going on")
+    failover.add_argument("--kills", type=int, default=5)
+    failover.add_argument("--heartbeat", type=float, default=5.0, help="CARGOHOLD_TEMPORAL_HEARTBEAT_SECONDS")
+    failover.set_defaults(tokens=100, tps=20.0)
+    for p in (run, rss, failover):
         p.add_argument("--tokens", type=int, default=50, help="tokens per fake LLM reply")
         p.add_argument("--tps", type=float, default=0.0, help="fake LLM tokens/s per stream; 0 = unbounded")
         p.add_argument("--ttft-ms", type=float, default=0.0, help="fake LLM time to first token")
@@ -752,10 +857,11 @@ def main() -> None:
     rss.add_argument("--ramp", type=float, default=0.0, help="streams opened per second; 0 = all at once")
     rss.set_defaults(tokens=30, tps=1.0)
     argv = sys.argv[1:]
-    if not argv or argv[0] not in ("run", "rss", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "rss", "failover", "-h", "--help"):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
-    asyncio.run(cmd_rss(args) if args.command == "rss" else cmd_run(args))
+    commands = {"rss": cmd_rss, "failover": cmd_failover, "run": cmd_run}
+    asyncio.run(commands[args.command](args))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ class Served:
 
 
 @asynccontextmanager
-async def serve_process(env: dict[str, str], port: int | None = None) -> AsyncIterator[Served]:
+async def serve_process(
+    env: dict[str, str], port: int | None = None, startup_timeout: float = 30
+) -> AsyncIterator[Served]:
     port = port or free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -87,7 +89,7 @@ async def serve_process(env: dict[str, str], port: int | None = None) -> AsyncIt
     drainer = asyncio.create_task(drain())
     try:
         waiter = asyncio.ensure_future(ready.wait())
-        await asyncio.wait([drainer, waiter], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([drainer, waiter], timeout=startup_timeout, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
         if not ready.is_set():
             raise RuntimeError(f"cargohold serve did not start:\n{served.log_tail()}")

@@ -25,9 +25,10 @@ from .bootstrap import bootstrap
 from .crypto import keyring_from
 from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
+from .jobs.executors import make_executor
 from .jobs.indexing import start_indexer
 from .jobs.reaper import reaper_loop
-from .jobs.runs import RunExecutor
+from .jobs.schedules import scheduler_loop
 from .jobs.tool_runs import BackgroundToolRuns
 from .logs import install_log_hygiene
 from .metrics import MetricsMiddleware
@@ -101,20 +102,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tool_runs := BackgroundToolRuns(sessions),
             make_session_factory(reader := make_reader_engine(settings.database_url, engine)),
         )
-        executor = state.executor = RunExecutor(state.turn_deps(), broker)
+        executor = state.executor = await make_executor(state)
         limiter = open_connectors(state)
         app.state.cargohold = state
         tracing = Tracing(settings)  # OpenTelemetry traces of turns, when an OTLP endpoint is set
         tracing.start()  # last: a start that fails above leaves pydantic-ai uninstrumented
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         indexer = await start_indexer(state)  # files (issue 12): blob store + background indexing
+        scheduler = asyncio.create_task(scheduler_loop(state), name="scheduler") if settings.scheduler_enabled else None
         try:
             async with mcp_host.run():
                 yield
         finally:
-            reaper.cancel()
-            with suppress(asyncio.CancelledError):
-                await reaper
+            for job in (reaper, scheduler):
+                if job is not None:
+                    job.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await job
             await indexer.stop()
             await executor.shutdown()
             await tool_runs.shutdown()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.config
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +20,7 @@ from .crypto import SecretKeyError, keyring_from
 from .db.engine import SessionFactory, make_engine, make_session_factory
 from .db.migrate import upgrade
 from .db.rotate import rotate_secrets
-from .logs import logging_config
+from .logs import install_log_hygiene, logging_config
 from .settings import Settings
 from .store.workspaces import (
     create_token,
@@ -69,6 +71,25 @@ def serve(
         log_config=logging_config(settings.log_format),
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run turns for Temporal (`CARGOHOLD_TEMPORAL_ADDRESS`): any number of workers, same database and Redis."""
+    from .jobs.temporal.worker import WorkerConfigError, run_worker
+
+    settings = Settings()
+    if settings.log_format == "json":
+        logging.config.dictConfig(logging_config("json"))
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_hygiene()
+    try:
+        keyring_from(settings)
+        asyncio.run(run_worker(settings))
+    except (SecretKeyError, WorkerConfigError) as exc:
+        typer.echo(f"cargohold worker: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: str | None) -> str:

@@ -265,3 +265,25 @@ class Settings(BaseSettings):
     """An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): traces of turns
     (agent run, model requests, tool calls; no content) are sent there. Unset: the standard
     `OTEL_EXPORTER_OTLP_ENDPOINT` when set, else no tracing."""
+
+    # Durable turns on Temporal (jobs/temporal/): unset, turns run in process (the default).
+    temporal_address: str | None = None
+    """`host:port` of a Temporal frontend. Set: API instances start each turn as a workflow and run
+    none themselves; `cargohold worker` processes run them (needs `CARGOHOLD_REDIS_URL`)."""
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "cargohold"
+    temporal_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    """A worker running a turn reports to Temporal this often (x 1/3); when it has not for this long
+    (it died), another worker takes the turn over from its last recorded step."""
+    temporal_max_attempts: int = Field(default=10, ge=1)
+    """Workers a turn may be taken over by before it ends `error` (interrupted)."""
+    temporal_max_concurrent_turns: int = Field(default=100, ge=1)
+    """Turns one `cargohold worker` runs at a time."""
+
+    # Scheduled agents (jobs/schedules.py): agents' cron triggers fire.
+    scheduler_enabled: bool = True
+    """Fire agents' cron triggers from this instance (one instance fires each tick, whatever the number)."""
+    scheduler_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often this instance looks for due ticks."""
+    scheduler_minute_seconds: float = Field(default=60.0, ge=1)
+    """The scheduler's clock: how many real seconds a cron minute lasts (tests shorten it)."""

@@ -1,5 +1,5 @@
-"""Operations routes, outside the Cargo API: `GET /readyz` (the database and the broker answer)
-and `GET /metrics` (Prometheus' text format, see metrics.py).
+"""Operations routes, outside the Cargo API: `GET /readyz` (the database, the broker and, when
+configured, Temporal answer) and `GET /metrics` (Prometheus' text format, see metrics.py).
 
 `/healthz` (in app.py) says the process is up; `/readyz` says it can serve: each check runs with a
 short timeout, and a 503 names the checks that failed (never a URL or a credential)."""
@@ -38,7 +38,17 @@ async def _broker(state: AppState) -> None:
     await state.broker.exists(_PROBE)
 
 
+async def _temporal(state: AppState) -> None:
+    ready: Callable[[], Awaitable[None]] = state.executor.ready  # type: ignore[attr-defined]
+    await ready()
+
+
 _CHECKS: dict[str, Callable[[AppState], Awaitable[None]]] = {"database": _database, "broker": _broker}
+
+
+def _checks(state: AppState) -> dict[str, Callable[[AppState], Awaitable[None]]]:
+    """The temporal frontend is checked too when turns run on Temporal."""
+    return {**_CHECKS, "temporal": _temporal} if state.settings.temporal_address else _CHECKS
 
 
 async def _run(name: str, check: Callable[[AppState], Awaitable[None]], state: AppState) -> dict[str, Any]:
@@ -58,8 +68,9 @@ def ops_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(state: State) -> JSONResponse:
-        names = list(_CHECKS)
-        results = await asyncio.gather(*(_run(name, _CHECKS[name], state) for name in names))
+        checks_of = _checks(state)
+        names = list(checks_of)
+        results = await asyncio.gather(*(_run(name, checks_of[name], state) for name in names))
         checks = dict(zip(names, results, strict=True))
         failed = [name for name, result in checks.items() if result["status"] != "ok"]
         if failed:

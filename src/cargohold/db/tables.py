@@ -662,3 +662,38 @@ class McpServerCall(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_mcp_server_calls_server_created", "mcp_server_uuid", "created_at"),)
+
+
+# --- Durable turns on Temporal (jobs/temporal/) -------------------------------------------------
+
+
+class TurnStep(Base):
+    """The step journal of a turn run by Temporal workers: each completed model response, each
+    completed tool call's result, and where the stream stood when each model request began. A
+    worker that takes over a turn replays it instead of repeating the steps. Deleted with the
+    message's finish (kept small: the journal of a running turn only)."""
+
+    __tablename__ = "turn_steps"
+    message_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("messages.uuid", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    """`response` (key: request index), `tool` (key: tool call id), `boundary` (key: request index,
+    value: the stream's cursor), `lost` (key: attempt, value: the usage of a cut-off model call)."""
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduleTick(Base):
+    """A tick of an agent's cron trigger, claimed by the one instance that fires it: the primary
+    key makes a second claim of the same (agent, trigger, tick) fail, so a tick fires once however
+    many instances run the scheduler, and a tick missed while all were down fires at most once."""
+
+    __tablename__ = "schedule_ticks"
+    agent_uuid: Mapped[UUID] = mapped_column(sa.ForeignKey("agents.uuid", ondelete="CASCADE"), primary_key=True)
+    trigger_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    """A hash of the trigger's cron and text: a changed trigger is a new one."""
+    tick_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    workspace_uuid: Mapped[UUID] = mapped_column(sa.Uuid)
+    chat_uuid: Mapped[UUID | None] = mapped_column(sa.Uuid)
+    """The chat the tick made (None while it is being made, or if making it failed)."""
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

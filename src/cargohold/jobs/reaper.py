@@ -32,6 +32,7 @@ async def reap_once(state: AppState) -> list[uuid.UUID]:
             (m.uuid, _ending(m.parts, m.usage, m.meta))
             for m in await expired_unfinished(session, now)
             if not executor.is_running(m.uuid)  # this process runs it and is alive: late (overload), not dead
+            and m.temporal_workflow_id is None  # Temporal's: another worker takes it over, never reaped
         ]
     reaped = []
     for message_uuid, ending in expired:

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic_ai import CancellationToken
 from pydantic_ai.models import Model
+from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.engine import CursorResult
 
@@ -127,7 +128,7 @@ class TurnRun:
             ending.evaluated_tools = self.evaluated
             ending.error_streamed = ending.error_streamed or publisher.parts.error_text is not None
             # Shielded: on shutdown the task is cancelled, and the message must still be finished.
-            if await asyncio.shield(finish_message(self.deps.sessions, publisher, self.message_uuid, ending)):
+            if await asyncio.shield(self._finish(publisher, ending)):
                 self.timer.finished(ending.status, self.slug, ending.usage)
             await asyncio.shield(_close(tools, sources))
 
@@ -175,16 +176,20 @@ class TurnRun:
         resolved = await self.deps.models.resolve(turn.workspace_uuid, choice)
         self.prices = resolved.prices
         context = "\n\n".join(p for p in (config.context_prompt, *sources.instructions) if p) or None
+        model, toolsets = self._wrap(
+            resolved.model,
+            guard_tools(
+                self.deps.tools,
+                [*tools.toolsets, *sources.toolsets],
+                max_output_bytes=settings.max_tool_output_bytes,
+                builtin_timeout=settings.builtin_tool_timeout,
+            ),
+        )
         agent = build_agent(
             AgentSpec(
-                model=resolved.model,
+                model=model,
                 history=to_model_messages(turn.history),
-                toolsets=guard_tools(
-                    self.deps.tools,
-                    [*tools.toolsets, *sources.toolsets],
-                    max_output_bytes=settings.max_tool_output_bytes,
-                    builtin_timeout=settings.builtin_tool_timeout,
-                ),
+                toolsets=toolsets,
                 system_prompt=config.system_prompt,
                 context_prompt=context,
                 temperature=config.temperature,
@@ -229,6 +234,16 @@ class TurnRun:
         except Exception:
             log.warning("turn %s: no suggested actions (the follow-up call failed)", self.message_uuid, exc_info=True)
             return None
+
+    async def _finish(self, publisher: StreamPublisher, ending: Ending) -> bool:
+        """Finish the message (True when this call did); a durable run that is handed to another
+        worker does not."""
+        return await finish_message(self.deps.sessions, publisher, self.message_uuid, ending)
+
+    def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
+        """The model and toolsets the agent runs with; a durable executor (jobs/temporal) wraps
+        them to journal each step and replay the steps a dead worker completed."""
+        return model, toolsets
 
     def _usage(self, *, complete: bool) -> UsageRecord:
         # A model call still streaming (or cut off) has reported no usage: count what it streamed.

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ..cron import Cron, CronError
 from .common import UUID4, CamelModel, RequestModel
 from .releases import ReleaseSummary
 from .safe import FreeJsonObject
@@ -40,7 +41,7 @@ class ConnectorTrigger(_Trigger):
 
 
 class CronTrigger(_Trigger):
-    """Stored and returned; firing it on schedule is a later cargohold version's work."""
+    """Fired on each tick (jobs/schedules.py): a chat with trigger `schedule` gets `text` as its user message."""
 
     type: Literal["cron"]
     cron: str = Field(max_length=200, description="Five fields: minute hour day-of-month month day-of-week.")
@@ -52,6 +53,10 @@ class CronTrigger(_Trigger):
         fields = value.split()
         if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
             raise ValueError("must be a cron expression of five fields, e.g. `0 9 * * 1-5`")
+        try:
+            Cron.parse(value)
+        except CronError as exc:
+            raise ValueError(f"must be a cron expression of five fields, e.g. `0 9 * * 1-5`: {exc}") from None
         return value
 
 

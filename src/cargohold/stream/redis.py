@@ -14,7 +14,7 @@ import redis.asyncio as redis
 
 from .broker import CancelCallback, StreamEntry, Unregister, one_by_one
 
-__all__ = ["RedisBroker"]
+__all__ = ["RedisBroker", "StreamTaken"]
 
 log = logging.getLogger(__name__)
 _OPEN_TTL = 24 * 3600  # an abandoned open stream still expires
@@ -22,6 +22,15 @@ _END = "end"
 _MAX_READERS = 10_000
 _CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 _UINT64 = 2**64
+_PUBLISH_AS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 3, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c', ARGV[i]) end
+return 1
+"""
+
+
+class StreamTaken(Exception):
+    pass
 
 
 class RedisBroker:
@@ -164,6 +173,51 @@ class RedisBroker:
                     return
                 batch.append(StreamEntry(entry_id, fields["c"]))
             yield batch
+
+    async def last_cursor(self, stream_id: str) -> str | None:
+        """The id of the stream's last entry (None when it has none): where a durable turn's step
+        began, so a worker that takes the turn over can drop what came after (`drop_after`)."""
+        entries = await self._redis.xrevrange(self._stream_key(stream_id), count=1)
+        return str(entries[0][0]) if entries else None
+
+    def _owner_key(self, stream_id: str) -> str:
+        return f"{self.prefix}:owner:{stream_id}"
+
+    async def take_stream(self, stream_id: str, owner: str) -> None:
+        """Make `owner` the only producer `publish_as` lets write to the stream (a durable turn's
+        attempt): a worker that was taken for dead but still runs can no longer write to it."""
+        await self._redis.set(self._owner_key(stream_id), owner, ex=_OPEN_TTL)
+
+    async def owns_stream(self, stream_id: str, owner: str) -> bool:
+        return await self._redis.get(self._owner_key(stream_id)) == owner
+
+    async def publish_as(self, owner: str, stream_id: str, chunks: Sequence[str]) -> None:
+        """`publish`, only while `owner` owns the stream (checked and appended atomically);
+        raises `StreamTaken` otherwise."""
+        written = await self._redis.eval(
+            _PUBLISH_AS, 2, self._owner_key(stream_id), self._stream_key(stream_id), owner, self.max_len, *chunks
+        )
+        if not written:
+            raise StreamTaken(f"stream {stream_id} was taken over by another producer")
+        await self._redis.expire(self._stream_key(stream_id), _OPEN_TTL)
+
+    async def chunks(self, stream_id: str) -> list[str]:
+        """Every chunk the stream holds now, oldest first (`[DONE]` included once written)."""
+        entries: list[tuple[str, dict[str, str]]] = await self._redis.xrange(  # type: ignore[assignment]
+            self._stream_key(stream_id), min="-", max="+"
+        )
+        return [fields["c"] for _, fields in entries if "c" in fields]
+
+    async def drop_after(self, stream_id: str, cursor: str) -> list[str]:
+        """Delete the chunks after `cursor` (a dead worker's cut-off step) and return them. Readers
+        following the stream live keep their place; a reader that re-attaches never sees them."""
+        key = self._stream_key(stream_id)
+        entries: list[tuple[str, dict[str, str]]] = await self._redis.xrange(  # type: ignore[assignment]
+            key, min=f"({cursor}", max="+"
+        )
+        if entries:
+            await self._redis.xdel(key, *(entry_id for entry_id, _ in entries))
+        return [fields["c"] for _, fields in entries if "c" in fields]
 
     async def request_cancel(self, message_uuid: str) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

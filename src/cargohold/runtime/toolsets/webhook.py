@@ -22,8 +22,9 @@ from pydantic_ai.exceptions import ToolFailed
 from ...schemas.tools import SIGNATURE_HEADER
 from ..outbound import refusal_of
 
-__all__ = ["SIGNATURE_HEADER", "WebhookCall", "call_webhook", "sign"]
+__all__ = ["IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "WebhookCall", "call_webhook", "sign"]
 
+IDEMPOTENCY_HEADER = "X-Cargohold-Idempotency-Key"
 _SNIPPET = 300
 _PARSE_ON_LOOP = 64 * 1024
 
@@ -52,6 +53,11 @@ async def call_webhook(http: httpx.AsyncClient, hook: WebhookCall, payload: dict
         "Accept": "application/json",
         SIGNATURE_HEADER: sign(hook.signing_secret, int(time.time()), body),
     }
+    context = payload.get("context") or {}
+    if context.get("messageUuid") and context.get("toolCallId"):
+        # The same for every attempt of one tool call: a durable turn taken over by another worker
+        # may call a webhook again, and the receiver can tell.
+        headers[IDEMPOTENCY_HEADER] = f"{context['messageUuid']}:{context['toolCallId']}"
     try:
         async with http.stream(hook.method, hook.url, content=body, headers=headers, timeout=hook.timeout) as response:
             content = await _read_bounded(response, hook.max_response_bytes)

@@ -1,7 +1,7 @@
 """capabilities: memories, document versions, votes, the suggested actions cache
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from cargohold.db.types import UTCDateTime
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

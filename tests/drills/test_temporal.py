@@ -1,0 +1,381 @@
+"""Drills: durable turns on Temporal, over real processes. A Temporal dev server, PostgreSQL, Redis,
+one or two `cargohold serve` API instances and two `cargohold worker` processes, with the fake
+model server and a webhook receiver in the test. The worker running a turn is killed with
+SIGKILL mid model stream, mid tool call and between steps: another worker finishes it, `success`,
+with every step stored once; cancel goes through the other API instance; an API instance killed
+mid-turn does not touch the turn.
+
+Shared by the module (one dev server, the same API instances, workers replaced when killed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+
+from cargohold.crypto import load_keyring
+from cargohold.db.engine import make_engine
+from cargohold.db.tables import ScheduleTick
+from cargohold.settings import Settings
+from cargohold.stream.parts import PartsBuilder
+
+from ..conftest import PG_SECRET_KEY, PG_URL, REDIS_URL, TEST_PRICES, _truncate
+from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
+from ..fakes.webhook import Webhook, webhook_server
+from ..harness import StreamReader, kind, new_uuid, read_stream, stream_body, wait_until
+from ..serve_process import Served, serve_env, serve_process
+from .temporal_cluster import Process, start_worker, stop, temporal_dev_server
+
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.postgres,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs CARGOHOLD_TEST_DATABASE_URL and _REDIS_URL"),
+]
+
+STORY = " ".join(f"word{i}" for i in range(30))
+"""The expected answer: 30 words, streamed three at a time by the fake model."""
+HEARTBEAT = "8"  # generous: a loaded CI host must not take a slow worker for a dead one
+
+
+@dataclass
+class Cluster:
+    env: dict[str, str]
+    api: Served
+    client: httpx.AsyncClient
+    api2: Served
+    """A second API instance: cancel goes through it; it is killed mid-turn by the last drill."""
+    client2: httpx.AsyncClient
+    llm: FakeLLM
+    hook: Webhook
+    workers: list[Process] = field(default_factory=list)
+
+    async def ticks(self, agent_uuid: str) -> dict[Any, Any]:
+        """The claimed ticks of the agent's triggers (tick -> the chat it made), from the database."""
+        assert PG_URL
+        engine = make_engine(PG_URL, keyring=load_keyring(PG_SECRET_KEY, PG_URL))
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(ScheduleTick.tick_at, ScheduleTick.chat_uuid).where(
+                        ScheduleTick.agent_uuid == uuid.UUID(agent_uuid)
+                    )
+                )
+                return {tick: chat for tick, chat in rows}
+        finally:
+            await engine.dispose()
+
+    async def running(self, message_uuid: str) -> Process:
+        """The worker that runs the turn now (its log names the turn)."""
+        needle = f"turn {message_uuid}: attempt"
+        await wait_until(lambda: any(w.said(needle) for w in self.workers), timeout=60)
+        return next(w for w in self.workers if w.said(needle))
+
+    async def kill_running(self, message_uuid: str) -> None:
+        """SIGKILL the worker running the turn (`respawn` starts another afterwards)."""
+        dead = await self.running(message_uuid)
+        await stop(dead)
+        self.workers.remove(dead)  # the list the fixture stops at the end
+
+    async def respawn(self) -> None:
+        """Back to two workers."""
+        while len(self.workers) < 2:
+            self.workers.append(await start_worker(self.env, f"worker-{uuid.uuid4().hex[:4]}"))
+
+    def logs(self) -> str:
+        return "\n".join(w.log_tail() for w in self.workers)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
+    assert PG_URL and REDIS_URL
+    await _truncate(PG_URL)
+    tmp = tmp_path_factory.mktemp("temporal")
+    async with FakeLLM() as llm, webhook_server() as hook, temporal_dev_server(tmp) as address:
+        settings = Settings(
+            database_url=PG_URL,
+            redis_url=REDIS_URL,
+            redis_prefix=f"cargohold-drill-{uuid.uuid4().hex[:8]}",
+            secret_key=PG_SECRET_KEY,
+        )
+        env = serve_env(
+            settings,
+            CARGOHOLD_OPENAI_API_KEY="test-key",
+            CARGOHOLD_OPENAI_BASE_URL=llm.openai_base_url,
+            CARGOHOLD_DEFAULT_MODEL="openai:gpt-test",
+            CARGOHOLD_MODEL_PRICES=json.dumps({k: v.model_dump() for k, v in TEST_PRICES.items()}),
+            CARGOHOLD_MODEL_MAX_RETRIES="0",
+            CARGOHOLD_ALLOW_PRIVATE_URLS="127.0.0.0/8",
+            CARGOHOLD_TEMPORAL_ADDRESS=address,
+            CARGOHOLD_TEMPORAL_TASK_QUEUE=f"drill-{uuid.uuid4().hex[:8]}",
+            CARGOHOLD_TEMPORAL_HEARTBEAT_SECONDS=HEARTBEAT,
+            CARGOHOLD_SCHEDULER_MINUTE_SECONDS="1",  # a cron minute lasts a second
+            CARGOHOLD_SCHEDULER_INTERVAL_SECONDS="0.25",
+        )
+        started = await asyncio.gather(
+            start_worker(env, "worker-1"), start_worker(env, "worker-2"), return_exceptions=True
+        )
+        workers = [w for w in started if isinstance(w, Process)]
+        if len(workers) < 2:
+            for worker in workers:
+                await stop(worker)
+            raise next(e for e in started if isinstance(e, BaseException))
+        try:
+            async with AsyncExitStack() as stack:
+                api, api2 = await asyncio.gather(
+                    stack.enter_async_context(serve_process(env, startup_timeout=400)),
+                    stack.enter_async_context(
+                        serve_process({**env, "CARGOHOLD_BOOTSTRAP": "false"}, startup_timeout=400)
+                    ),
+                )
+                headers = {"Authorization": f"Bearer {api.token or api2.token}"}
+                client = await stack.enter_async_context(httpx.AsyncClient(base_url=api.base_url, headers=headers))
+                client2 = await stack.enter_async_context(httpx.AsyncClient(base_url=api2.base_url, headers=headers))
+                client.timeout = client2.timeout = httpx.Timeout(30)
+                cluster = Cluster(env, api, client, api2, client2, llm, hook, workers)
+                yield cluster
+        finally:
+            for worker in workers:
+                await stop(worker)
+
+
+def fold(chunks: list[Any]) -> list[dict[str, Any]]:
+    """What the AI SDK client builds from a stream: its parts."""
+    builder = PartsBuilder()
+    for chunk in chunks:
+        if isinstance(chunk, dict):
+            builder.add(chunk)
+    return builder.parts
+
+
+def text_parts(parts: list[dict[str, Any]]) -> list[str]:
+    return [p["text"] for p in parts if p.get("type") == "text"]
+
+
+async def finished(client: httpx.AsyncClient, message_uuid: str, timeout: float = 60) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    async def done() -> bool:
+        seen.update((await client.get(f"/v1/ai/messages/{message_uuid}")).json()["message"])
+        return seen["status"] not in ("pending", "generating")
+
+    await wait_until(done, timeout=timeout)
+    return seen
+
+
+async def reattach(cluster: Cluster, chat_uuid: str, message_uuid: str) -> asyncio.Task[list[Any]]:
+    """Once another worker has taken the turn over (it says so after cutting the dead worker's step
+    out of the stream), a second client re-attaches to the chat's stream and reads it all."""
+    taken = f"turn {message_uuid} taken over"
+    await wait_until(lambda: any(w.said(taken) for w in cluster.workers), timeout=120)
+
+    async def read() -> list[Any]:
+        async with cluster.client.stream("GET", f"/v1/ai/chats/{chat_uuid}/stream") as response:
+            assert response.status_code == 200, "the turn ended before the client re-attached"
+            return await asyncio.wait_for(read_stream(response), timeout=90)
+
+    return asyncio.create_task(read())
+
+
+async def check_turn(cluster: Cluster, message_uuid: str, live: list[Any], replayed: list[Any]) -> dict[str, Any]:
+    """What every drill checks after a failover: `success`, both streams end with `finish` and
+    `[DONE]`, the re-attached one folds to exactly the stored parts, the workflow id is recorded."""
+    message = await finished(cluster.client, message_uuid)
+    assert message["status"] == "success", (message, cluster.logs())
+    assert message["temporalWorkflowId"] == f"turn-{message_uuid}"
+    for chunks in (live, replayed):
+        assert chunks[-1] == "[DONE]" and kind(chunks[-2]) == "finish"
+    assert fold(replayed) == message["parts"], (replayed, cluster.logs())
+    await cluster.respawn()
+    return message
+
+
+async def test_kill9_mid_model_stream(cluster: Cluster) -> None:
+    """The cut-off call is made again; its cut-off text is not kept; both calls are counted."""
+    cluster.llm.script(Reply(text=STORY, delay=0.15, output_tokens=30), Reply(text=STORY, delay=0.3, output_tokens=30))
+    chat_uuid = new_uuid()
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid, "story")) as r:
+        assert r.status_code == 200
+        reader = StreamReader(r)
+        first = await reader.until(1)
+        message_uuid = first[0]["messageId"]
+        while not any(kind(c) == "text-delta" for c in reader.chunks):
+            await reader.until(len(reader.chunks) + 1, timeout=30)
+        await cluster.kill_running(message_uuid)
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
+        await reader.rest(timeout=90)
+    message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
+    assert text_parts(message["parts"]) == [STORY]
+    usage = message["usage"]
+    assert usage["requestsCount"] == 2 and usage["outputTokensCount"] > 30, usage
+
+
+LOOKUP = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+
+
+async def webhook_action(cluster: Cluster, slug: str, path: str) -> dict[str, Any]:
+    body = {"name": slug, "description": f"{slug} a thing", "url": cluster.hook.url(path), "inputSchema": LOOKUP}
+    response = await cluster.client.post("/v1/tools", json=body)
+    assert response.status_code == 200, response.text
+    return {"kind": "tool", "slug": slug, "toolUuid": response.json()["tool"]["uuid"]}
+
+
+def tool_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in parts if str(p.get("type", "")).startswith("tool-")]
+
+
+async def test_kill9_mid_tool_call(cluster: Cluster) -> None:
+    """The journaled model call is not made again; the tool call is (at least once), with the same
+    idempotency key; the stored parts hold it once."""
+    action = await webhook_action(cluster, "slow_lookup", "/slow")
+    cluster.hook.release.clear()
+    requests, calls = len(cluster.llm.requests), len(cluster.hook.calls)
+    cluster.llm.script(Reply(tool_calls=[ToolCall("slow_lookup", {"q": "A-17"})]), Reply(text=STORY, delay=0.3))
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "look up A-17", actions=[action])
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        await wait_until(lambda: len(cluster.hook.calls) > calls, timeout=60)
+        await cluster.kill_running(message_uuid)
+        cluster.hook.release.set()
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
+        await reader.rest(timeout=90)
+    message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
+    assert text_parts(message["parts"]) == [STORY]
+    [tool] = tool_parts(message["parts"])
+    assert tool["state"] == "output-available" and tool["output"] == {"outcome": "executed", "data": {"late": True}}
+    assert len(cluster.llm.requests) - requests == 2, "the journaled tool-call response was requested again"
+    made = cluster.hook.calls[calls:]
+    assert len(made) == 2  # the cut-off call, and the takeover's
+    keys = {c.headers.get("x-cargohold-idempotency-key") for c in made}
+    assert keys == {f"{message_uuid}:{tool['toolCallId']}"}
+
+
+async def test_kill9_between_steps(cluster: Cluster) -> None:
+    """Killed after the tool call was journaled, before the next model call answered: the tool
+    call is not repeated, the answer streams once."""
+    action = await webhook_action(cluster, "lookup", "/ok")
+    requests, calls = len(cluster.llm.requests), len(cluster.hook.calls)
+    cluster.llm.script(
+        Reply(tool_calls=[ToolCall("lookup", {"q": "B-2"})]),
+        Reply(text=STORY, first_delay=30),  # the worker dies while this one keeps it waiting
+        Reply(text=STORY, delay=0.3),
+    )
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "look up B-2", actions=[action])
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        await wait_until(lambda: len(cluster.llm.requests) >= requests + 2, timeout=60)
+        await cluster.kill_running(message_uuid)
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
+        await reader.rest(timeout=90)
+    message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
+    assert text_parts(message["parts"]) == [STORY]
+    [tool] = tool_parts(message["parts"])
+    assert tool["state"] == "output-available" and tool["input"] == {"q": "B-2"}
+    assert len(cluster.hook.calls) - calls == 1, "a journaled tool call ran again"
+    assert len(cluster.llm.requests) - requests == 3
+
+
+async def test_cancel_through_the_other_instance(cluster: Cluster) -> None:
+    cluster.llm.script(Reply(text=STORY, delay=0.3))
+    chat_uuid = new_uuid()
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid, "story")) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        while not any(kind(c) == "text-delta" for c in reader.chunks):
+            await reader.until(len(reader.chunks) + 1, timeout=60)
+        asked = time.monotonic()
+        response = await cluster.client2.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
+        assert response.status_code == 200, response.text
+        message = await finished(cluster.client2, message_uuid)
+        print(f"cancelled {time.monotonic() - asked:.2f}s after the request")
+        await reader.rest(timeout=30)
+    assert message["status"] == "cancelled"
+    assert text_parts(message["parts"]) and STORY.startswith(text_parts(message["parts"])[0])
+    assert reader.chunks[-1] == "[DONE]"
+    cluster.llm.script(Reply(text="again"))
+    async with cluster.client2.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid, "again")) as r:
+        chunks = await read_stream(r)
+    assert chunks[-1] == "[DONE]" and "again" in "".join(c.get("delta", "") for c in chunks if isinstance(c, dict))
+
+
+async def test_cron_trigger_fires_once_per_tick_with_two_instances(cluster: Cluster) -> None:
+    """Both API instances run the scheduler (a cron minute lasts a second here): each tick makes
+    one chat, `schedule`-triggered, on the deployed release, with the trigger's text."""
+    trigger = {"type": "cron", "name": "every minute", "cron": "* * * * *", "text": "scheduled hello"}
+    created = await cluster.client.post("/v1/ai/agents", json={"name": "Ticker", "triggers": [trigger]})
+    assert created.status_code == 200, created.text
+    agent_uuid = created.json()["agent"]["uuid"]
+    deployed = await cluster.client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent_uuid})
+    assert deployed.status_code == 200, deployed.text
+    cluster.llm.default = Reply(text="tick")
+
+    async def scheduled() -> list[dict[str, Any]]:
+        listed = await cluster.client.get("/v1/ai/chats/list", params={"triggerType": "schedule", "limit": 100})
+        return [c for c in listed.json()["chats"] if c["agentUuid"] == agent_uuid]
+
+    try:
+
+        async def three() -> bool:
+            return len(await scheduled()) >= 3
+
+        await wait_until(three, timeout=120)
+        stopped = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": []})
+        assert stopped.status_code == 200
+        chats = await scheduled()
+
+        async def all_done() -> bool:
+            for chat in chats:
+                listed = await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat["uuid"]})
+                if [m["status"] for m in listed.json()["messages"]] != ["success", "success"]:
+                    return False
+            return True
+
+        await wait_until(all_done, timeout=120)
+    finally:
+        cluster.llm.default = None
+    assert all(c["trigger"] == {"type": "schedule"} for c in chats)
+    for chat in chats:
+        listed = (await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat["uuid"]})).json()
+        assert listed["messages"][0]["parts"] == [{"type": "text", "text": "scheduled hello"}]
+    ticks = await cluster.ticks(agent_uuid)
+    assert len(ticks) == len(set(ticks)) == len(chats), "a tick fired twice (or made no chat)"
+    assert {str(c) for c in ticks.values()} == {c["uuid"] for c in chats}
+
+
+async def test_api_instance_killed_mid_turn(cluster: Cluster) -> None:
+    """The turn runs on a worker: the API instance the client streamed from dies, the turn goes on;
+    re-attaching through the other instance gives the whole stream."""
+    cluster.llm.script(Reply(text=STORY, delay=0.3))
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "story")
+    try:
+        async with cluster.client2.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+            reader = StreamReader(r)
+            message_uuid = (await reader.until(1))[0]["messageId"]
+            while not any(kind(c) == "text-delta" for c in reader.chunks):
+                await reader.until(len(reader.chunks) + 1, timeout=60)
+            await cluster.api2.kill()
+            await reader.rest(timeout=30)
+    except httpx.HTTPError:
+        pass  # the body was cut with the process
+    async with cluster.client.stream("GET", f"/v1/ai/chats/{chat_uuid}/stream") as response:
+        assert response.status_code == 200
+        replayed = await asyncio.wait_for(read_stream(response), timeout=90)
+    message = await finished(cluster.client, message_uuid)
+    assert message["status"] == "success"
+    assert replayed[-1] == "[DONE]" and fold(replayed) == message["parts"]
+    assert text_parts(message["parts"]) == [STORY]
