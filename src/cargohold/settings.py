@@ -224,6 +224,10 @@ class Settings(BaseSettings):
     """Brave Search API key for `webSearch`."""
     tavily_api_key: SecretStr | None = None
     """Tavily API key for `webSearch`."""
+    brave_url: str = "https://api.search.brave.com"
+    """Brave Search API base (`/res/v1/web/search` is appended)."""
+    tavily_url: str = "https://api.tavily.com"
+    """Tavily API base (`/search` is appended)."""
     web_search_provider: Literal["auto", "searxng", "brave", "tavily"] = "auto"
     """Which search `webSearch` uses. `auto`: SearXNG, then Brave, then Tavily, whichever is
     configured first."""
