@@ -133,6 +133,35 @@ async def test_brave_and_tavily_wire_formats_and_their_keys_stay_hidden(
                 assert key not in json.dumps(llm.requests[-1])
 
 
+async def test_native_search_goes_to_the_model_and_a_model_without_it_is_a_400(
+    make_settings: Callable[..., Settings], make_tenant: Any, llm: FakeLLM
+) -> None:
+    async with start_server(make_settings(web_search_provider="native")) as server:
+        tenant: Tenant = await make_tenant(server)
+        llm.script(Reply(text="Holds keep cargo dry."))
+        body = stream_body(text="How do cargo holds work?", capabilities=CAPABILITY)
+        body.update(integrationSlug="anthropic", languageModelSlug="claude-test")
+        response, chunks = await stream_turn(tenant.client, body)
+        assert response.status_code == 200, response.text
+        assert text_of(chunks) == "Holds keep cargo dry."
+        tools = llm.requests[-1]["tools"]
+        native = [t for t in tools if str(t.get("type", "")).startswith("web_search")]
+        assert len(native) == 1 and native[0]["name"] == "web_search", tools
+        assert [t["name"] for t in tools if "input_schema" in t] == ["fetch_url"]  # ours: fetch only
+        start = next(c for c in chunks if kind(c) == "start")
+        message = await wait_for_status(tenant.client, start["messageId"], {"success"})
+        assert message["evaluatedTools"]["web_search"]["provider"] == "native"
+
+        # The OpenAI chat model of the fake cannot search natively: refused before anything is stored.
+        before = len(llm.requests)
+        refused = await tenant.client.post("/v1/ai/messages/stream", json=stream_body(capabilities=CAPABILITY))
+        assert refused.status_code == 400
+        assert "native search" in refused.json()["errorMessage"] and "openai:gpt-test" in refused.json()["errorMessage"]
+        assert len(llm.requests) == before
+        chats = (await tenant.client.get("/v1/ai/chats/list")).json()["chats"]
+        assert len(chats) == 1  # the refused turn left no chat
+
+
 async def test_no_provider_is_a_400_saying_what_to_set(
     make_settings: Callable[..., Settings], make_tenant: Any
 ) -> None:

@@ -185,6 +185,7 @@ class TurnRun:
                     max_output_bytes=settings.max_tool_output_bytes,
                     builtin_timeout=settings.builtin_tool_timeout,
                 ),
+                builtin_tools=sources.builtin_tools,
                 system_prompt=config.system_prompt,
                 context_prompt=context,
                 temperature=config.temperature,

@@ -16,7 +16,7 @@ import httpx
 
 from ...settings import Settings
 
-__all__ = ["MISSING_PROVIDER", "SearchFailed", "SearchProvider", "provider_for"]
+__all__ = ["MISSING_PROVIDER", "SearchFailed", "SearchProvider", "native_search_problem", "provider_for"]
 
 MISSING_PROVIDER = (
     "capability `webSearch` needs a search provider: set CARGOHOLD_SEARXNG_URL (a SearXNG instance with its "
@@ -109,6 +109,24 @@ class Tavily:
         response = await http.post(self.endpoint, json={"query": query, "max_results": limit}, headers=headers)
         body = _checked(response, self.name)
         return _results(body.get("results") if isinstance(body, dict) else None, "title", "url", "content", limit)
+
+
+NATIVE_SEARCH_INTEGRATIONS = ("anthropic", "gemini")
+
+
+def native_search_problem(integration: str, model_slug: str) -> str | None:
+    """Why the turn's model cannot search natively (`CARGOHOLD_WEB_SEARCH_PROVIDER=native`), or None.
+    pydantic-ai's `WebSearchTool` reaches Anthropic's and Gemini's search; our `openai` integration
+    is Chat Completions, where only the `*-search-preview` models take `web_search_options`."""
+    if integration in NATIVE_SEARCH_INTEGRATIONS:
+        return None
+    if integration == "openai" and "search-preview" in model_slug:
+        return None
+    return (
+        f"capability `webSearch` uses the model's native search on this server (CARGOHOLD_WEB_SEARCH_PROVIDER="
+        f"native), which model {integration}:{model_slug} does not offer: use an Anthropic or Gemini model "
+        "(or an OpenAI *-search-preview model)"
+    )
 
 
 def provider_for(settings: Settings) -> SearchProvider | None:
