@@ -138,12 +138,34 @@ async def test_native_search_goes_to_the_model_and_a_model_without_it_is_a_400(
 ) -> None:
     async with start_server(make_settings(web_search_provider="native")) as server:
         tenant: Tenant = await make_tenant(server)
-        llm.script(Reply(text="Holds keep cargo dry."))
+        searched = [
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "cargo holds"}},
+            {
+                "type": "web_search_tool_result",
+                "tool_use_id": "srvtoolu_1",
+                "content": [
+                    {
+                        "type": "web_search_result",
+                        "title": "Cargo holds",
+                        "url": "https://example.org/holds",
+                        "encrypted_content": "abc",
+                        "page_age": None,
+                    }
+                ],
+            },
+        ]
+        llm.script(Reply(text="Holds keep cargo dry.", server_blocks=searched))
         body = stream_body(text="How do cargo holds work?", capabilities=CAPABILITY)
         body.update(integrationSlug="anthropic", languageModelSlug="claude-test")
         response, chunks = await stream_turn(tenant.client, body)
         assert response.status_code == 200, response.text
         assert text_of(chunks) == "Holds keep cargo dry."
+        # The provider's own search is streamed as a provider-executed tool call and its results.
+        call = next(c for c in chunks if kind(c) == "tool-input-available")
+        assert call["toolName"] == "web_search" and call["providerExecuted"] is True
+        assert call["input"] == {"query": "cargo holds"}
+        result = next(c for c in chunks if kind(c) == "tool-output-available")
+        assert result["providerExecuted"] is True and result["output"][0]["url"] == "https://example.org/holds"
         tools = llm.requests[-1]["tools"]
         native = [t for t in tools if str(t.get("type", "")).startswith("web_search")]
         assert len(native) == 1 and native[0]["name"] == "web_search", tools
@@ -151,6 +173,7 @@ async def test_native_search_goes_to_the_model_and_a_model_without_it_is_a_400(
         start = next(c for c in chunks if kind(c) == "start")
         message = await wait_for_status(tenant.client, start["messageId"], {"success"})
         assert message["evaluatedTools"]["web_search"]["provider"] == "native"
+        assert "https://example.org/holds" in json.dumps(message["parts"])
 
         # The OpenAI chat model of the fake cannot search natively: refused before anything is stored.
         before = len(llm.requests)
