@@ -25,6 +25,7 @@ from .bootstrap import bootstrap
 from .crypto import keyring_from
 from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
+from .files.blobs import make_blob_store
 from .jobs.executors import make_executor
 from .jobs.indexing import start_indexer
 from .jobs.reaper import reaper_loop
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tool_runs := BackgroundToolRuns(sessions),
             make_session_factory(reader := make_reader_engine(settings.database_url, engine)),
         )
+        state.blobs = make_blob_store(settings)  # files (issue 12): before the turns' deps, which store chat files
         executor = state.executor = await make_executor(state)
         limiter = open_connectors(state)
         app.state.cargohold = state

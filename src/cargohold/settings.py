@@ -224,9 +224,14 @@ class Settings(BaseSettings):
     """Brave Search API key for `webSearch`."""
     tavily_api_key: SecretStr | None = None
     """Tavily API key for `webSearch`."""
-    web_search_provider: Literal["auto", "searxng", "brave", "tavily"] = "auto"
+    brave_url: str = "https://api.search.brave.com"
+    """Brave Search API base (`/res/v1/web/search` is appended)."""
+    tavily_url: str = "https://api.tavily.com"
+    """Tavily API base (`/search` is appended)."""
+    web_search_provider: Literal["auto", "searxng", "brave", "tavily", "native"] = "auto"
     """Which search `webSearch` uses. `auto`: SearXNG, then Brave, then Tavily, whichever is
-    configured first."""
+    configured first. `native`: the model's own search (pydantic-ai's `WebSearchTool`), for
+    Anthropic and Gemini models (OpenAI's `*-search-preview` chat models); other models are a 400."""
     web_search_max_results: int = Field(default=5, ge=1, le=20)
     """Results one `web_search` call returns."""
     fetch_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

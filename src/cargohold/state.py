@@ -50,4 +50,13 @@ class AppState:
     wake_indexer: Callable[[], None] = field(init=False, default=lambda: None)
 
     def turn_deps(self) -> TurnDeps:
-        return TurnDeps(self.settings, self.sessions, self.http, self.models, self.tools, self.plugins, self.tool_runs)
+        return TurnDeps(
+            self.settings,
+            self.sessions,
+            self.http,
+            self.models,
+            self.tools,
+            self.plugins,
+            self.tool_runs,
+            blobs=getattr(self, "blobs", None),
+        )

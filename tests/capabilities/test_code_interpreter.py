@@ -281,11 +281,16 @@ async def test_numpy_pandas_files_persist_in_their_chat_only(roomy: Box) -> None
         "print(df.x.sum(), np.__name__)",
     )
     assert first["stdout"] == "10 numpy\n" and first["exitCode"] == 0, first
-    assert first["files"] == [{"name": "table.csv", "size": 10, "mediaType": "text/csv"}]
+    [listed] = first["files"]
+    assert {k: listed[k] for k in ("name", "size", "mediaType")} == {
+        "name": "table.csv",
+        "size": 10,
+        "mediaType": "text/csv",
+    }
     file_chunks = [c for c in chunks if kind(c) == "file"]
     assert len(file_chunks) == 1 and file_chunks[0]["mediaType"] == "text/csv"
-    data = file_chunks[0]["url"].split(",", 1)[1]
-    assert base64.b64decode(data) == b"x\n1\n2\n3\n4\n"
+    assert file_chunks[0]["url"] == f"/v1/content/files/{listed['fileUuid']}/raw"
+    assert (await roomy.client.get(file_chunks[0]["url"])).content == b"x\n1\n2\n3\n4\n"
 
     start = next(c for c in chunks if kind(c) == "start")
     message = await wait_for_status(roomy.client, start["messageId"], {"success"})
@@ -297,6 +302,57 @@ async def test_numpy_pandas_files_persist_in_their_chat_only(roomy: Box) -> None
 
     [elsewhere], _ = await run_turn(roomy, other, "import os\nprint(os.listdir('.'))\nopen('table.csv')")
     assert elsewhere["stdout"] == "[]\n" and "FileNotFoundError" in elsewhere["stderr"]
+
+
+async def test_written_files_are_chat_files_served_to_their_workspace_only(roomy: Box) -> None:
+    chat = str(uuid.uuid4())
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+    )
+    code = (
+        "import base64\n"
+        "with open('big.csv', 'w') as f:\n"
+        "    f.write('n,square\\n')\n"
+        "    i = 0\n"
+        "    while f.tell() < 1024 * 1024:\n"
+        "        f.write(f'{i},{i * i}\\n'); i += 1\n"
+        f"open('dot.png', 'wb').write(base64.b64decode({base64.b64encode(png).decode()!r}))\n"
+        "print('ok')"
+    )
+    [out], chunks = await run_turn(roomy, chat, code)
+    assert out["stdout"] == "ok\n" and out["exitCode"] == 0, out
+    by_name = {f["name"]: f for f in out["files"]}
+    assert set(by_name) == {"big.csv", "dot.png"} and by_name["big.csv"]["size"] > 1024 * 1024
+    urls = {c["mediaType"]: c["url"] for c in chunks if kind(c) == "file"}
+    assert urls == {
+        "text/csv": f"/v1/content/files/{by_name['big.csv']['fileUuid']}/raw",
+        "image/png": f"/v1/content/files/{by_name['dot.png']['fileUuid']}/raw",
+    }
+    csv = await roomy.client.get(urls["text/csv"])
+    assert csv.status_code == 200 and len(csv.content) == by_name["big.csv"]["size"]
+    assert csv.content.startswith(b"n,square\n0,0\n1,1\n2,4\n")
+    assert (await roomy.client.get(urls["image/png"])).content == png
+    listing = await roomy.client.get(f"/v1/content/files/{by_name['dot.png']['fileUuid']}")
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["file"]["isTemporary"] is True and listing.json()["file"]["chatUuid"] == chat
+
+    async with roomy.server.state.sessions() as session, session.begin():
+        _, stranger = await create_workspace(session, "elsewhere")
+        token = await create_token(session, stranger)
+    async with httpx.AsyncClient(
+        base_url=roomy.server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as other:
+        for url in urls.values():
+            assert (await other.get(url)).status_code == 404
+
+    start = next(c for c in chunks if kind(c) == "start")
+    message = await wait_for_status(roomy.client, start["messageId"], {"success"})
+    assert sorted(p["url"] for p in message["parts"] if p["type"] == "file") == sorted(urls.values())
+
+    [again], _ = await run_turn(
+        roomy, chat, "print(sum(1 for _ in open('big.csv')) > 1000, len(open('dot.png','rb').read()))"
+    )
+    assert again["stdout"] == f"True {len(png)}\n" and again["files"] == [], again
 
 
 async def test_a_symlink_left_in_the_workdir_is_not_followed(roomy: Box) -> None:

@@ -13,7 +13,7 @@ from cargohold.settings import Settings
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
-from ..fakes.searxng import FakeSearXNG
+from ..fakes.searxng import BRAVE_KEY, TAVILY_KEY, FakeSearXNG
 from ..harness import kind, start_server, stream_body, stream_turn, text_of, wait_for_status
 
 CAPABILITY = [{"slug": "webSearch"}]
@@ -98,6 +98,91 @@ async def test_search_fetch_and_refusals(
             stored = [p for p in message["parts"] if p["type"] == "source-url"]
             assert [(p["url"], p.get("title")) for p in stored] == sources
             assert {"web_search", "fetch_url"} <= set(message["evaluatedTools"] or {})
+
+
+async def test_brave_and_tavily_wire_formats_and_their_keys_stay_hidden(
+    make_settings: Callable[..., Settings], make_tenant: Any, llm: FakeLLM
+) -> None:
+    async with FakeSearXNG() as web:
+        for provider, key, extra in (
+            ("brave", BRAVE_KEY, {"brave_url": web.base_url, "brave_api_key": BRAVE_KEY}),
+            ("tavily", TAVILY_KEY, {"tavily_url": web.base_url, "tavily_api_key": TAVILY_KEY}),
+        ):
+            web.queries.clear()
+            settings = make_settings(web_search_provider=provider, allow_private_urls="127.0.0.1", **extra)
+            async with start_server(settings) as server:
+                tenant: Tenant = await make_tenant(server)
+                llm.script(
+                    Reply(tool_calls=[ToolCall("web_search", {"query": f"cargo holds via {provider}"})]),
+                    Reply(text="Holds keep cargo dry."),
+                )
+                response, chunks = await stream_turn(
+                    tenant.client, stream_body(text="How do cargo holds work?", capabilities=CAPABILITY)
+                )
+                assert response.status_code == 200, provider
+                assert web.queries == [f"cargo holds via {provider}"], provider
+                assert web.keys[-1] == (provider, key)
+                results = outputs(chunks)["web_search"][0]["results"]
+                assert [r["url"] for r in results] == [f"{web.base_url}/page", "https://example.org/bulk"], provider
+                assert results[1]["snippet"] == "Ships that carry grain."
+                sources = [c["url"] for c in chunks if kind(c) == "source-url"]
+                assert sources == [r["url"] for r in results]
+                start = next(c for c in chunks if kind(c) == "start")
+                message = await wait_for_status(tenant.client, start["messageId"], {"success"})
+                assert key not in json.dumps(chunks) and key not in json.dumps(message), provider
+                assert key not in json.dumps(llm.requests[-1])
+
+
+async def test_native_search_goes_to_the_model_and_a_model_without_it_is_a_400(
+    make_settings: Callable[..., Settings], make_tenant: Any, llm: FakeLLM
+) -> None:
+    async with start_server(make_settings(web_search_provider="native")) as server:
+        tenant: Tenant = await make_tenant(server)
+        searched = [
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "cargo holds"}},
+            {
+                "type": "web_search_tool_result",
+                "tool_use_id": "srvtoolu_1",
+                "content": [
+                    {
+                        "type": "web_search_result",
+                        "title": "Cargo holds",
+                        "url": "https://example.org/holds",
+                        "encrypted_content": "abc",
+                        "page_age": None,
+                    }
+                ],
+            },
+        ]
+        llm.script(Reply(text="Holds keep cargo dry.", server_blocks=searched))
+        body = stream_body(text="How do cargo holds work?", capabilities=CAPABILITY)
+        body.update(integrationSlug="anthropic", languageModelSlug="claude-test")
+        response, chunks = await stream_turn(tenant.client, body)
+        assert response.status_code == 200, response.text
+        assert text_of(chunks) == "Holds keep cargo dry."
+        # The provider's own search is streamed as a provider-executed tool call and its results.
+        call = next(c for c in chunks if kind(c) == "tool-input-available")
+        assert call["toolName"] == "web_search" and call["providerExecuted"] is True
+        assert call["input"] == {"query": "cargo holds"}
+        result = next(c for c in chunks if kind(c) == "tool-output-available")
+        assert result["providerExecuted"] is True and result["output"][0]["url"] == "https://example.org/holds"
+        tools = llm.requests[-1]["tools"]
+        native = [t for t in tools if str(t.get("type", "")).startswith("web_search")]
+        assert len(native) == 1 and native[0]["name"] == "web_search", tools
+        assert [t["name"] for t in tools if "input_schema" in t] == ["fetch_url"]  # ours: fetch only
+        start = next(c for c in chunks if kind(c) == "start")
+        message = await wait_for_status(tenant.client, start["messageId"], {"success"})
+        assert message["evaluatedTools"]["web_search"]["provider"] == "native"
+        assert "https://example.org/holds" in json.dumps(message["parts"])
+
+        # The OpenAI chat model of the fake cannot search natively: refused before anything is stored.
+        before = len(llm.requests)
+        refused = await tenant.client.post("/v1/ai/messages/stream", json=stream_body(capabilities=CAPABILITY))
+        assert refused.status_code == 400
+        assert "native search" in refused.json()["errorMessage"] and "openai:gpt-test" in refused.json()["errorMessage"]
+        assert len(llm.requests) == before
+        chats = (await tenant.client.get("/v1/ai/chats/list")).json()["chats"]
+        assert len(chats) == 1  # the refused turn left no chat
 
 
 async def test_no_provider_is_a_400_saying_what_to_set(

@@ -74,6 +74,9 @@ class Reply:
     """Seconds between streamed events."""
     first_delay: float = 0.0
     """Seconds before the first streamed event (after the headers): a slow time to first token."""
+    server_blocks: list[dict[str, Any]] = field(default_factory=list)
+    """Anthropic only: content blocks the provider ran itself (`server_tool_use`, `web_search_tool_result`), sent
+    before the text; a `server_tool_use` block's input is streamed as one `input_json_delta`."""
 
 
 class FakeLLM:
@@ -367,6 +370,13 @@ class FakeLLM:
             deltas = [{"type": "thinking_delta", "thinking": piece} for piece in _words(reply.reasoning)]
             deltas.append({"type": "signature_delta", "signature": "fake-signature"})
             streamed.append(({"type": "thinking", "thinking": "", "signature": ""}, deltas))
+        for server_block in reply.server_blocks:
+            blocks.append(server_block)
+            if server_block.get("type") == "server_tool_use":
+                delta = {"type": "input_json_delta", "partial_json": json.dumps(server_block.get("input", {}))}
+                streamed.append(({**server_block, "input": {}}, [delta]))
+            else:
+                streamed.append((server_block, []))
         if reply.text:
             blocks.append({"type": "text", "text": reply.text})
             deltas = [{"type": "text_delta", "text": piece} for piece in _words(reply.text)]

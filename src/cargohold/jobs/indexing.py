@@ -116,7 +116,8 @@ class Indexer:
 
 async def start_indexer(state: AppState) -> Indexer:
     """Open the blob store and start this replica's indexer (none with `index_concurrency = 0`)."""
-    state.blobs = make_blob_store(state.settings)
+    if getattr(state, "blobs", None) is None:
+        state.blobs = make_blob_store(state.settings)
     indexer = Indexer(state)
     state.wake_indexer = indexer.wake.set
     indexer.start()

@@ -190,6 +190,7 @@ class TurnRun:
                 model=model,
                 history=to_model_messages(turn.history),
                 toolsets=toolsets,
+                builtin_tools=sources.builtin_tools,
                 system_prompt=config.system_prompt,
                 context_prompt=context,
                 temperature=config.temperature,

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import Agent, CancellationToken, RunContext, Tool
-from pydantic_ai.capabilities import PrepareTools
+from pydantic_ai.capabilities import NativeTool, PrepareTools
 from pydantic_ai.messages import AgentStreamEvent, ModelMessage
 from pydantic_ai.models import Model
+from pydantic_ai.native_tools import AbstractNativeTool
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
@@ -32,6 +33,8 @@ class AgentSpec:
     history: Sequence[ModelMessage]
     tools: list[Tool[Any]] = field(default_factory=list)
     toolsets: list[AbstractToolset[Any]] = field(default_factory=list)
+    builtin_tools: list[AbstractNativeTool] = field(default_factory=list)
+    """Tools the model's provider runs (e.g. its web search)."""
     system_prompt: str | None = None
     context_prompt: str | None = None
     temperature: float | None = None
@@ -87,6 +90,9 @@ def build_agent(spec: AgentSpec) -> TurnAgent:
             return []
         return defs
 
-    agent = Agent(spec.model, tools=spec.tools, toolsets=spec.toolsets, capabilities=[PrepareTools(bound_steps)])
+    native = [NativeTool(tool) for tool in spec.builtin_tools]
+    agent = Agent(
+        spec.model, tools=spec.tools, toolsets=spec.toolsets, capabilities=[PrepareTools(bound_steps), *native]
+    )
     turn = TurnAgent(agent, spec)
     return turn

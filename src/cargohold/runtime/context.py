@@ -57,6 +57,8 @@ class ToolSource:
     instructions: list[str] = field(default_factory=list)
     """Added to the turn's instructions (e.g. the memories relevant to the user's message)."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    builtin_tools: list[Any] = field(default_factory=list)
+    """pydantic-ai native tools (`pydantic_ai.native_tools.*`) the model runs itself (webSearch's `native`)."""
 
     def add(self, other: ToolSource) -> None:
         self.toolsets.extend(other.toolsets)
@@ -64,6 +66,7 @@ class ToolSource:
         self.errors.extend(other.errors)
         self.instructions.extend(other.instructions)
         self.closers.extend(other.closers)
+        self.builtin_tools.extend(other.builtin_tools)
 
     async def aclose(self) -> None:
         for close in reversed(self.closers):

@@ -21,6 +21,7 @@ from ..errors import (
     ReleaseNotFound,
 )
 from ..files.attachments import Attachments, has_file_parts, prepare_attachments
+from ..runtime.capabilities.search_providers import native_search_problem
 from ..runtime.turn_config import TurnConfig
 from ..schemas.messages import MessageCreate, MessageStream
 from ..schemas.parts import PartError, check_parts
@@ -123,6 +124,10 @@ async def _effective_config(
         suggested_actions=list(release.suggested_actions or []) if release is not None else [],
     )
     check_tool_names(config.actions, config.resources, config.capabilities)
+    native = state.settings.web_search_provider == "native"
+    if native and any(c["slug"] == "webSearch" for c in config.capabilities):  # noqa: SIM102
+        if problem := native_search_problem(choice.integration, choice.slug):
+            raise BadRequest(problem)
     return config
 
 

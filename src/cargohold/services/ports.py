@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ..db.engine import SessionFactory
+    from ..files.blobs import BlobStore
     from ..runtime.models import ModelRegistry
     from ..runtime.plugins import Plugins
     from ..runtime.tools import ToolRegistry
@@ -77,3 +78,5 @@ class TurnDeps:
     tools: ToolRegistry
     plugins: Plugins
     tool_runs: ToolRunner
+    blobs: BlobStore | None = None
+    """Where chat files written by tools go (the code interpreter's files)."""

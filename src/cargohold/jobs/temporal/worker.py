@@ -19,10 +19,12 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from ...crypto import keyring_from
 from ...db.engine import make_engine, make_session_factory
 from ...db.migrate import upgrade
+from ...files.blobs import make_blob_store
 from ...runtime.models import ModelRegistry
 from ...runtime.outbound import AllowList, guarded_client
 from ...runtime.plugins import Plugins
 from ...runtime.tools import ToolRegistry
+from ...services.connectors import credentials_loader
 from ...services.ports import TurnDeps
 from ...settings import Settings
 from ...stream.redis import RedisBroker
@@ -68,14 +70,17 @@ async def run_worker(settings: Settings) -> None:
     await broker.start()
     outbound = AllowList.parse(settings.allow_private_urls)
     http = guarded_client(outbound, timeout=settings.outbound_timeout)
+    models = ModelRegistry(settings)
+    models.load_credentials = credentials_loader(sessions)  # connectors (issue 10): workspaces' own keys
     deps = TurnDeps(
         settings,
         sessions,
         http,
-        ModelRegistry(settings),
+        models,
         ToolRegistry(settings.builtin_tools),
         Plugins.load(),
         BackgroundToolRuns(sessions),
+        blobs=make_blob_store(settings),  # files (issue 12): the code interpreter's chat files
     )
     client = await connect(settings)
     activities = TurnActivities(deps, broker)

@@ -11,7 +11,7 @@ __all__ = ["capability_problem"]
 
 def capability_problem(slug: str, settings: Settings) -> str | None:
     """Why `slug` cannot run here (what to set or install), or None."""
-    if slug == "webSearch" and provider_for(settings) is None:
+    if slug == "webSearch" and settings.web_search_provider != "native" and provider_for(settings) is None:
         return MISSING_PROVIDER
     if slug == "codeInterpreter" and (problem := sandbox_problem(settings.sandbox_python)):
         return (

@@ -1,8 +1,11 @@
 """The `codeInterpreter` capability: `run_python {code}` in the bubblewrap sandbox (`sandbox/`).
 
 Each chat has a working directory of its own (`/mnt/data`, the current directory), kept across
-the chat's calls; the files a call writes come back in `files` (`{name, size, mediaType}`), and
-those up to `sandbox_inline_file_bytes` also as `file` parts (data URLs) in the stream. Calls of
+the chat's calls; each file a call writes (new or changed) comes back in `files` (`{name, size,
+mediaType, fileUuid}`) and is stored as a temporary file of the chat (`ports.files`), sent as a
+`file` part whose url is `/v1/content/files/{uuid}/raw` (at most `MAX_STORED_FILES` per call, each
+bounded by the sandbox's file size limit). Without a file store, files up to
+`sandbox_inline_file_bytes` come back as data-URL `file` parts instead. Calls of
 one chat run one at a time (in this process). The answer is `{stdout, stderr, exitCode, files}`,
 plus `limit` when a limit stopped the code. A sandbox that is missing or fails its self-check
 leaves the tool out of the turn (the configuration check refuses it before: a 400).
@@ -20,6 +23,7 @@ from typing import Any
 from pydantic_ai import RunContext, Tool
 from pydantic_ai.toolsets import FunctionToolset
 
+from ...files.urls import ATTACHMENT_URL
 from ...sandbox import (
     MAX_FILES,
     MOUNT,
@@ -48,6 +52,8 @@ CODE_SCHEMA = {
     "required": ["code"],
     "additionalProperties": False,
 }
+MAX_STORED_FILES = 20
+"""One call stores at most this many of the files it wrote as chat files (the rest are listed only)."""
 INLINE_BUDGET_FILES = 4
 """One call attaches at most this many times `sandbox_inline_file_bytes` in all (the rest are listed only)."""
 _locks: weakref.WeakValueDictionary[Path, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -115,6 +121,36 @@ def _output(result: RunResult, which: str) -> str:
     return f"{text}\n[{dropped} more bytes of {which} were dropped]" if dropped else text
 
 
+async def _attach(
+    ctx: TurnContext, settings: Settings, workdir: Path, written: list[Any], listed: list[dict[str, Any]]
+) -> list[FileAttachment]:
+    """The `file` parts of what a call wrote: each file stored as a temporary file of the chat
+    (its url `/v1/content/files/{uuid}/raw`, its `fileUuid` added to the tool's `files`); without
+    a file store, only small files as data URLs."""
+    attached: list[FileAttachment] = []
+    port = ctx.ports.files if ctx.ports is not None else None
+    if port is not None:
+        cap = settings.sandbox_max_file_mb * 1024 * 1024
+        for file, wire in zip(written[:MAX_STORED_FILES], listed, strict=False):
+            data = await asyncio.to_thread(read_inside, workdir, file.name, cap)
+            if data is None:
+                continue
+            file_uuid = await port.save(file.name, file.media_type, data)
+            wire["fileUuid"] = str(file_uuid)
+            attached.append(file_attachment(ATTACHMENT_URL.format(uuid=file_uuid), file.media_type))
+        return attached
+    budget = INLINE_BUDGET_FILES * settings.sandbox_inline_file_bytes
+    for file in written:
+        if file.size > min(settings.sandbox_inline_file_bytes, budget):
+            continue
+        budget -= file.size
+        data = await asyncio.to_thread(read_inside, workdir, file.name, settings.sandbox_inline_file_bytes)
+        if data is not None:
+            url = f"data:{file.media_type};base64,{base64.b64encode(data).decode()}"
+            attached.append(file_attachment(url, file.media_type))
+    return attached
+
+
 async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSource:
     settings = ctx.settings
     if problem := await asyncio.to_thread(sandbox_problem, settings.sandbox_python):
@@ -137,21 +173,13 @@ async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSour
             elif over:
                 await asyncio.to_thread(remove_inside, workdir, [f.name for f in written])
                 written = []
-            attached: list[FileAttachment] = []
-            budget = INLINE_BUDGET_FILES * settings.sandbox_inline_file_bytes
-            for file in written:
-                if file.size > min(settings.sandbox_inline_file_bytes, budget):
-                    continue
-                budget -= file.size
-                data = await asyncio.to_thread(read_inside, workdir, file.name, settings.sandbox_inline_file_bytes)
-                if data is not None:
-                    url = f"data:{file.media_type};base64,{base64.b64encode(data).decode()}"
-                    attached.append(file_attachment(url, file.media_type))
+            listed = [f.wire() for f in written]
+            attached = await _attach(ctx, settings, workdir, written, listed)
         output: dict[str, Any] = {
             "stdout": _output(result, "stdout"),
             "stderr": _output(result, "stderr"),
             "exitCode": result.exit_code,
-            "files": [f.wire() for f in written],
+            "files": listed,
         }
         if limit := over or _limit_hit(result, settings):
             output["limit"] = limit

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-__all__ = ["CapabilityPorts", "DocumentPort", "DocumentVersion", "FoundMemory", "MemoryOwner", "MemoryPort"]
+__all__ = [
+    "CapabilityPorts",
+    "ChatFilePort",
+    "DocumentPort",
+    "DocumentVersion",
+    "FoundMemory",
+    "MemoryOwner",
+    "MemoryPort",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,16 @@ class DocumentPort(Protocol):
         ...
 
 
+class ChatFilePort(Protocol):
+    async def save(self, name: str, media_type: str, data: bytes) -> uuid.UUID:
+        """Store `data` as a new temporary file of the turn's chat; its uuid (served at
+        `/v1/content/files/{uuid}/raw` to the chat's workspace)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CapabilityPorts:
     memories: MemoryPort
     documents: DocumentPort
+    files: ChatFilePort | None = None
+    """None when the app has no blob store (the code interpreter then sends small files inline)."""

@@ -1,7 +1,8 @@
 """Web search providers for the `webSearch` capability, each answering `[{title, url, snippet}]`.
 
 SearXNG (`CARGOHOLD_SEARXNG_URL`, its JSON API), Brave Search (`CARGOHOLD_BRAVE_API_KEY`) and
-Tavily (`CARGOHOLD_TAVILY_API_KEY`). Requests go through the turn's guarded client, so a SearXNG
+Tavily (`CARGOHOLD_TAVILY_API_KEY`); their API bases are `CARGOHOLD_BRAVE_URL` and
+`CARGOHOLD_TAVILY_URL` (the public APIs by default). Requests go through the turn's guarded client, so a SearXNG
 on a private address needs `CARGOHOLD_ALLOW_PRIVATE_URLS`. Keys are sent in headers only and never
 appear in an error.
 """
@@ -15,7 +16,7 @@ import httpx
 
 from ...settings import Settings
 
-__all__ = ["MISSING_PROVIDER", "SearchFailed", "SearchProvider", "provider_for"]
+__all__ = ["MISSING_PROVIDER", "SearchFailed", "SearchProvider", "native_search_problem", "provider_for"]
 
 MISSING_PROVIDER = (
     "capability `webSearch` needs a search provider: set CARGOHOLD_SEARXNG_URL (a SearXNG instance with its "
@@ -78,8 +79,12 @@ class SearXNG:
 @dataclass(frozen=True, slots=True)
 class Brave:
     api_key: str
+    base_url: str = "https://api.search.brave.com"
     name: ClassVar[str] = "Brave Search"
-    endpoint: str = "https://api.search.brave.com/res/v1/web/search"
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/res/v1/web/search"
 
     async def search(self, http: httpx.AsyncClient, query: str, limit: int) -> list[dict[str, str]]:
         headers = {"X-Subscription-Token": self.api_key, "Accept": "application/json"}
@@ -92,8 +97,12 @@ class Brave:
 @dataclass(frozen=True, slots=True)
 class Tavily:
     api_key: str
+    base_url: str = "https://api.tavily.com"
     name: ClassVar[str] = "Tavily"
-    endpoint: str = "https://api.tavily.com/search"
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/search"
 
     async def search(self, http: httpx.AsyncClient, query: str, limit: int) -> list[dict[str, str]]:
         headers = {"Authorization": f"Bearer {self.api_key}"}
@@ -102,13 +111,31 @@ class Tavily:
         return _results(body.get("results") if isinstance(body, dict) else None, "title", "url", "content", limit)
 
 
+NATIVE_SEARCH_INTEGRATIONS = ("anthropic", "gemini")
+
+
+def native_search_problem(integration: str, model_slug: str) -> str | None:
+    """Why the turn's model cannot search natively (`CARGOHOLD_WEB_SEARCH_PROVIDER=native`), or None.
+    pydantic-ai's `WebSearchTool` reaches Anthropic's and Gemini's search; our `openai` integration
+    is Chat Completions, where only the `*-search-preview` models take `web_search_options`."""
+    if integration in NATIVE_SEARCH_INTEGRATIONS:
+        return None
+    if integration == "openai" and "search-preview" in model_slug:
+        return None
+    return (
+        f"capability `webSearch` uses the model's native search on this server (CARGOHOLD_WEB_SEARCH_PROVIDER="
+        f"native), which model {integration}:{model_slug} does not offer: use an Anthropic or Gemini model "
+        "(or an OpenAI *-search-preview model)"
+    )
+
+
 def provider_for(settings: Settings) -> SearchProvider | None:
     """The configured provider (`web_search_provider`; `auto`: SearXNG, Brave, Tavily), or None."""
     choice = settings.web_search_provider
     if settings.searxng_url and choice in ("auto", "searxng"):
         return SearXNG(settings.searxng_url)
     if settings.brave_api_key and choice in ("auto", "brave"):
-        return Brave(settings.brave_api_key.get_secret_value())
+        return Brave(settings.brave_api_key.get_secret_value(), settings.brave_url)
     if settings.tavily_api_key and choice in ("auto", "tavily"):
-        return Tavily(settings.tavily_api_key.get_secret_value())
+        return Tavily(settings.tavily_api_key.get_secret_value(), settings.tavily_url)
     return None

@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup
 from markdownify import markdownify
 from pydantic_ai import RunContext, Tool
 from pydantic_ai.exceptions import ToolFailed
+from pydantic_ai.native_tools import WebSearchTool
 from pydantic_ai.toolsets import FunctionToolset
 
 from ...schemas.capabilities import Capability
@@ -124,8 +125,38 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]
     return bytes(body), False
 
 
+def _fetch_tool(ctx: TurnContext) -> Tool[Any]:
+    async def fetch(run: RunContext[Any], url: str) -> Any:
+        page = await fetch_readable(ctx.http, ctx.settings, url)
+        return with_attachments(page, sources=[url_source(page["url"], page["title"])])
+
+    return Tool.from_schema(
+        fetch,
+        name=FETCH_TOOL,
+        description="Read a web page (public addresses only) as text.",
+        json_schema=FETCH_SCHEMA,
+        takes_ctx=True,
+    )
+
+
+def _native(capability: Capability, ctx: TurnContext) -> ToolSource:
+    """The model's own search (pydantic-ai's `WebSearchTool`, run by its provider) and our `fetch_url`;
+    the configuration check refused models that cannot search."""
+    origin = {"kind": "capability", "slug": capability.slug}
+    return ToolSource(
+        toolsets=[FunctionToolset([_fetch_tool(ctx)])],
+        builtin_tools=[WebSearchTool()],
+        evaluated={
+            SEARCH_TOOL: {**origin, "name": SEARCH_TOOL, "provider": "native"},
+            FETCH_TOOL: {**origin, "name": FETCH_TOOL},
+        },
+    )
+
+
 async def web_search(capability: Capability, ctx: TurnContext) -> ToolSource:
     settings = ctx.settings
+    if settings.web_search_provider == "native":
+        return _native(capability, ctx)
     provider = provider_for(settings)
     if provider is None:  # the configuration check refuses this before the turn is stored
         message = "no web search provider is configured"
