@@ -4,6 +4,8 @@ integration; another workspace's connector is a 404; a connector's language mode
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import sqlalchemy as sa
 
 from ..conftest import MakeTenant, Tenant
@@ -64,7 +66,10 @@ class TestConnectors:
         uuid = connector["uuid"]
 
         async with allowed.state.engine.connect() as conn:
-            stored = (await conn.execute(sa.text("SELECT config FROM connectors"))).scalar_one()
+            raw = sa.table("connectors", sa.column("config", sa.Text), sa.column("uuid", sa.Uuid))
+            stored = (
+                await conn.execute(sa.select(raw.c.config).where(raw.c.uuid == UUID(uuid)))
+            ).scalar_one()  # the raw column, of this test's connector only (the server is shared)
         assert stored.startswith("fernet:") and KEY not in stored and "baseUrl" not in stored
 
         got = await owner.client.get(f"/v1/connection/connectors/{uuid}")
