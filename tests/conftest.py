@@ -74,6 +74,9 @@ def settings_values(backend: str, database: Path, prefix: str, fake: FakeLLM) ->
     return {
         **base,
         "bootstrap": False,
+        # Files, sandbox directories and keys stay beside the test's database, never in the
+        # per-user data directory (two runs on one machine must not share it).
+        "data_dir": database.parent / f"{database.stem}-data",
         "openai_api_key": "test-key",
         "openai_base_url": fake.openai_base_url,
         "anthropic_api_key": "test-key",

@@ -16,22 +16,24 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..conftest import PG_URL, MakeTenant, Tenant
+from ..connection.test_database_connectors import _ext_postgres
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
 from ..harness import Server, kind, stream_body, stream_turn
 from .helpers import create_model, query
 
 
-def _ext_url(backend: str, tmp_path: Path) -> str:
+async def _ext_url(backend: str, tmp_path: Path) -> str:
     if backend == "postgres":
         assert PG_URL
-        return os.environ.get("CARGOHOLD_TEST_EXT_DATABASE_URL") or PG_URL.rsplit("/", 1)[0] + "/test_data_ext"
+        # `<test database>_ext`, created when missing (the machine may not have it yet).
+        return os.environ.get("CARGOHOLD_TEST_EXT_DATABASE_URL") or await _ext_postgres()
     return f"sqlite+aiosqlite:///{tmp_path}/warehouse.db"
 
 
 @pytest.fixture
 async def warehouse(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """The external database, with a `customers` table and a table no model names."""
-    url = _ext_url(backend, tmp_path)
+    url = await _ext_url(backend, tmp_path)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         for name in ("customers", "internal_secrets"):
