@@ -15,13 +15,19 @@ from ..schemas.assist import (
     SuggestedActionsEnvelope,
     SuggestedActionsGenerate,
 )
-from ..schemas.common import ERROR_RESPONSES
+from ..schemas.common import ERROR_RESPONSES, ErrorBody
 from ..services import assist as service
 from .deps import Caller, State
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/ai", responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/ai",
+    responses={
+        **ERROR_RESPONSES,
+        502: {"model": ErrorBody, "description": "The model call failed (`modelCallFailed`): the provider's fault"},
+    },
+)
 
 
 @router.post(
