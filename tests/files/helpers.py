@@ -30,7 +30,7 @@ async def uploaded(client: httpx.AsyncClient, name: str, data: bytes, **fields: 
 
 
 async def wait_indexed(
-    client: httpx.AsyncClient, file_uuid: str, statuses: tuple[str, ...] = ("ready", "error"), timeout: float = 60.0
+    client: httpx.AsyncClient, file_uuid: str, statuses: tuple[str, ...] = ("ready", "error"), timeout: float = 180.0
 ) -> dict[str, Any]:
     """The file once its `indexStatus` is one of `statuses`: a condition polled every 50 ms with a
     deadline (slower than `wait_until`'s 10 ms, so the polling does not compete with the embedding

@@ -27,7 +27,8 @@ async def test_each_format_reaches_ready_and_is_found(ours: Tenant, llm: FakeLLM
     _, chunks = await stream_turn(ours.client, body)
     (out,) = [c for c in chunks if kind(c) == "tool-output-available"]
     results = out["output"]["data"]["results"]
-    assert results and all("Zephyr" in r["text"] for r in results)
+    # The best passage is the one that says it (the rest of the top-k are the vector leg's nearest).
+    assert results and "Zephyr" in results[0]["text"], results
     assert "var x" not in str(results)  # the html's script never reaches the index
 
 
