@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -41,6 +42,7 @@ pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
 
 PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
+PG_DATA_DIR = Path(tempfile.gettempdir()) / f"cargohold-tests-pg-{os.getpid()}"
 PG_SECRET_KEY = "cargohold-tests-secret-key-for-postgres"
 TEST_PRICES = {"gpt-test": ModelPrice(input=1.0, output=2.0), "*": ModelPrice(input=0.5, output=0.5)}
 
@@ -76,7 +78,9 @@ def settings_values(backend: str, database: Path, prefix: str, fake: FakeLLM) ->
         "bootstrap": False,
         # Files, sandbox directories and keys stay beside the test's database, never in the
         # per-user data directory (two runs on one machine must not share it).
-        "data_dir": database.parent / f"{database.stem}-data",
+        # PostgreSQL servers share one database, so one blob store too (any server's indexer may
+        # claim a file another server received).
+        "data_dir": PG_DATA_DIR if backend == "postgres" else database.parent / f"{database.stem}-data",
         "openai_api_key": "test-key",
         "openai_base_url": fake.openai_base_url,
         "anthropic_api_key": "test-key",
