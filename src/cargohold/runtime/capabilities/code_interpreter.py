@@ -188,7 +188,4 @@ async def code_interpreter(capability: Capability, ctx: TurnContext) -> ToolSour
     tool = Tool.from_schema(
         run_python, name=TOOL_NAME, description=_description(settings), json_schema=CODE_SCHEMA, takes_ctx=True
     )
-    return ToolSource(
-        toolsets=[FunctionToolset([tool])],
-        evaluated={TOOL_NAME: {"kind": "capability", "name": TOOL_NAME, "slug": capability.slug}},
-    )
+    return ToolSource(toolsets=[FunctionToolset([tool])])  # recorded in evaluatedTools by runtime/sources.py

@@ -31,6 +31,5 @@ async def file_search(config: dict[str, Any], ctx: TurnContext) -> ToolSource:
             *await store.list_files(session, ctx.workspace_uuid, chat_uuid=ctx.chat_uuid),
         ]
 
-    source = ToolSource(toolsets=[FunctionToolset([search_tool(TOOL_NAME, DESCRIPTION, files_of, ctx)])])
-    source.evaluated[TOOL_NAME] = {"kind": "capability", "name": TOOL_NAME, "slug": "fileSearch"}
-    return source
+    # Recorded in evaluatedTools by runtime/sources.py, as every capability tool is.
+    return ToolSource(toolsets=[FunctionToolset([search_tool(TOOL_NAME, DESCRIPTION, files_of, ctx)])])

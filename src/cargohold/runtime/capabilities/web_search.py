@@ -146,10 +146,8 @@ def _native(capability: Capability, ctx: TurnContext) -> ToolSource:
     return ToolSource(
         toolsets=[FunctionToolset([_fetch_tool(ctx)])],
         builtin_tools=[WebSearchTool()],
-        evaluated={
-            SEARCH_TOOL: {**origin, "name": SEARCH_TOOL, "provider": "native"},
-            FETCH_TOOL: {**origin, "name": FETCH_TOOL},
-        },
+        # Only what runtime/sources.py cannot know: the native search is not a function tool.
+        evaluated={SEARCH_TOOL: {**origin, "name": SEARCH_TOOL, "provider": "native"}},
     )
 
 
@@ -195,10 +193,10 @@ async def web_search(capability: Capability, ctx: TurnContext) -> ToolSource:
         ),
     ]
 
-    def origin(tool: str) -> dict[str, str]:
-        return {"kind": "capability", "name": tool, "slug": capability.slug}
-
+    # runtime/sources.py records both tools; only the provider is ours to add.
     return ToolSource(
         toolsets=[FunctionToolset(tools)],
-        evaluated={SEARCH_TOOL: {**origin(SEARCH_TOOL), "provider": provider.name}, FETCH_TOOL: origin(FETCH_TOOL)},
+        evaluated={
+            SEARCH_TOOL: {"kind": "capability", "name": SEARCH_TOOL, "slug": capability.slug, "provider": provider.name}
+        },
     )
