@@ -303,6 +303,12 @@ async def test_numpy_pandas_files_persist_in_their_chat_only(roomy: Box) -> None
     [elsewhere], _ = await run_turn(roomy, other, "import os\nprint(os.listdir('.'))\nopen('table.csv')")
     assert elsewhere["stdout"] == "[]\n" and "FileNotFoundError" in elsewhere["stderr"]
 
+    # Deleting the chat removes its working directory (the other chat's stays).
+    assert roomy.settings.sandbox_dir is not None
+    assert _count(roomy.settings.sandbox_dir, chat) == 1 and _count(roomy.settings.sandbox_dir, other) == 1
+    assert (await roomy.client.delete(f"/v1/ai/chats/{chat}")).status_code == 200
+    assert _count(roomy.settings.sandbox_dir, chat) == 0 and _count(roomy.settings.sandbox_dir, other) == 1
+
 
 async def test_written_files_are_chat_files_served_to_their_workspace_only(roomy: Box) -> None:
     chat = str(uuid.uuid4())

@@ -9,6 +9,7 @@ from .workdirs import (
     chat_workdir,
     clear_workdir,
     read_inside,
+    remove_chat_workdir,
     remove_inside,
     sandbox_uid,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "chat_workdir",
     "clear_workdir",
     "read_inside",
+    "remove_chat_workdir",
     "remove_inside",
     "sandbox_problem",
     "sandbox_uid",

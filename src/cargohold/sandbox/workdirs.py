@@ -24,6 +24,7 @@ __all__ = [
     "chat_workdir",
     "clear_workdir",
     "read_inside",
+    "remove_chat_workdir",
     "remove_inside",
     "sandbox_uid",
 ]
@@ -48,6 +49,14 @@ def chat_workdir(root: Path, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID) ->
         uid = sandbox_uid(chat_uuid)
         os.chown(path, uid, uid, follow_symlinks=False)
     return path
+
+
+def remove_chat_workdir(root: Path, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID) -> None:
+    """Remove a deleted chat's working directory, if it has one (links inside are removed, never
+    followed)."""
+    path = root / str(workspace_uuid) / str(chat_uuid)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)

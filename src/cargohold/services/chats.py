@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from ..db.tables import Chat, Message
 from ..errors import ChatNotFound
+from ..runtime.capabilities.code_interpreter import sandbox_root
+from ..sandbox import remove_chat_workdir
 from ..schemas.chats import ChatCreate
 from ..state import AppState
 from ..store import chats as chat_store
@@ -65,3 +68,5 @@ async def delete_chat(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> 
         await chat_store.soft_delete_chat(session, chat)
     if active is not None:  # a deleted chat's turn has no reader left to serve
         await state.broker.request_cancel(str(active))
+    # The code interpreter's files of this chat go with it (the sandbox directory is per chat).
+    await asyncio.to_thread(remove_chat_workdir, sandbox_root(state.settings), who.workspace_uuid, chat_uuid)
