@@ -4,6 +4,7 @@ reads; versions are listed and reset; every route answers only inside the caller
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -144,7 +145,7 @@ class TestVotes:
     async def test_upsert_list_and_isolation(
         self, ws: Tenant, caps_llm: FakeLLM, caps_server: Server, clients: list[httpx.AsyncClient]
     ) -> None:
-        caps_llm.script(Reply(text="Hello."))
+        caps_llm.script(Reply(text="Hello."), Reply(text="Again."))
         chat = new_uuid()
         _, chunks = await stream_turn(ws.client, stream_body(chat))
         message = chunks[0]["messageId"]
@@ -157,6 +158,15 @@ class TestVotes:
         assert [(v["messageUuid"], v["isUpvoted"], v["userUuid"]) for v in votes] == [
             (message, False, str(ws.user_uuid))
         ]
+
+        # Ten votes at once on another message: all answered, one row holding one of them.
+        second = await stream_turn(ws.client, stream_body(chat, text="again"))
+        other_message = second[1][0]["messageId"]
+        many = [{**body, "messageUuid": other_message, "isUpvoted": i % 2 == 0} for i in range(10)]
+        answers = await asyncio.gather(*(ws.client.put("/v1/ai/votes", json=b) for b in many))
+        assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers if a.status_code != 200]
+        votes = (await ws.client.get("/v1/ai/votes/list", params={"chatUuid": chat})).json()["votes"]
+        assert sorted(v["messageUuid"] for v in votes) == sorted([message, other_message])
 
         other = await new_tenant(caps_server, clients)
         response = await other.client.put("/v1/ai/votes", json=body)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 from ..db.tables import Vote
-from ..db.types import utcnow
 from ..errors import ChatNotFound, MessageNotFound
 from ..state import AppState
 from ..store import chats as chat_store
@@ -26,21 +25,7 @@ async def vote(
         message = await message_store.get_message(session, who.workspace_uuid, message_uuid)
         if message is None or message.chat_uuid != chat_uuid:
             raise MessageNotFound()
-        row = await store.get_vote(session, who.workspace_uuid, message_uuid, who.user_uuid)
-        if row is None:
-            row = Vote(
-                message_uuid=message_uuid,
-                user_uuid=who.user_uuid,
-                workspace_uuid=who.workspace_uuid,
-                chat_uuid=chat_uuid,
-                is_upvoted=is_upvoted,
-                updated_at=utcnow(),
-            )
-            session.add(row)
-        else:
-            row.is_upvoted, row.updated_at = is_upvoted, utcnow()
-        await session.flush()
-        return row
+        return await store.put_vote(session, who.workspace_uuid, chat_uuid, message_uuid, who.user_uuid, is_upvoted)
 
 
 async def list_votes(state: AppState, who: Principal, chat_uuid: uuid.UUID) -> list[Vote]:
