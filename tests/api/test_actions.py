@@ -179,6 +179,29 @@ class TestWebhookTools:
         states = [p["state"] for p in message["parts"] if p["type"].startswith("tool-")]
         assert states == ["output-error"] * 3
 
+    async def test_input_its_schema_refuses_never_reaches_the_webhook(
+        self, owner: Tenant, hook: Webhook, llm: FakeLLM
+    ) -> None:
+        tool, _ = await create_tool(owner, hook.url("/ok"))
+        llm.script(
+            Reply(
+                tool_calls=[
+                    ToolCall("lookup", {"q": "x", "region": "mars"}, id="bad_enum"),
+                    ToolCall("lookup", {"region": "eu"}, id="missing"),
+                    ToolCall("lookup", {"q": "y", "region": "eu"}, id="good"),
+                ]
+            ),
+            Reply(text="One of three."),
+        )
+        _, chunks = await stream_turn(owner.client, stream_body(actions=[tool_action(tool)]))
+        errors = {c["toolCallId"]: c["errorText"] for c in of_kind(chunks, "tool-output-error")}
+        assert errors["bad_enum"].startswith("the input does not match the tool's schema at 'region'")
+        assert "'mars' is not one of ['eu', 'us']" in errors["bad_enum"]
+        assert "'q' is a required property" in errors["missing"]
+        assert [c.json["input"] for c in hook.calls] == [{"q": "y", "region": "eu"}]
+        message = await assistant_of(owner, chunks)
+        assert message["status"] == "success"
+
     async def test_bulk_call_runs_each_item(self, allowed: Server, owner: Tenant, hook: Webhook, llm: FakeLLM) -> None:
         tool, _ = await create_tool(owner, hook.url("/ok"))
         items = [{"q": "a"}, {"q": "b"}, {"q": "c"}]

@@ -133,7 +133,12 @@ class TestWebhookAnswers:
             huge, _ = await create_tool(owner, hook.url("/big?bytes=20000000"))
             big, _ = await create_tool(owner, hook.url("/big?bytes=300000"))
             llm.script(
-                Reply(tool_calls=[ToolCall("huge", {"q": "a"}, id="h1"), ToolCall("big", {"q": "b"}, id="b1")]),
+                Reply(
+                    tool_calls=[
+                        ToolCall("huge", {"q": "a", "region": "eu"}, id="h1"),
+                        ToolCall("big", {"q": "b", "region": "eu"}, id="b1"),
+                    ]
+                ),
                 Reply(text="Both seen."),
             )
             chat_uuid = new_uuid()

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from pydantic_ai import RunContext, Tool
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.toolsets import AbstractToolset, FunctionToolset, WrapperToolset
@@ -189,8 +190,35 @@ class BulkToolset(WrapperToolset[Any]):
         return await asyncio.gather(*(item(i, a) for i, a in enumerate(items)))
 
 
+def input_checker(schema: dict[str, Any]) -> Callable[[dict[str, Any]], str | None]:
+    """A check of a tool's input against its JSON Schema: None when it holds, else one sentence
+    naming the first field that does not (pydantic-ai passes a schema-only tool's arguments through
+    unchecked, and a webhook or Python tool must not get an input its own schema refuses). A schema
+    that is not one (it was stored before schemas were checked) checks nothing."""
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+        validator = validator_class(schema)
+    except jsonschema.SchemaError:
+        return lambda _args: None
+
+    def check(args: dict[str, Any]) -> str | None:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(args))
+        if error is None:
+            return None
+        where = "/".join(str(part) for part in error.absolute_path)
+        message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+        return f"the input does not match the tool's schema{f' at {where!r}' if where else ''}: {message}"
+
+    return check
+
+
 def _executed(action: BoundAction) -> Tool[Any]:
+    checked = input_checker(action.input_schema) if action.input_schema else (lambda _args: None)
+
     async def run(ctx: RunContext[Any], **kwargs: Any) -> Any:
+        if problem := checked(kwargs):
+            raise ToolFailed(problem)
         try:
             return {"outcome": "executed", "data": await action.call(kwargs, ctx.tool_call_id or "")}
         except asyncio.CancelledError:
