@@ -36,7 +36,8 @@ _RUNS = uuid.UUID("6f0c8f7e-3c1b-4f43-9a43-6b1f0f2d7a11")
 
 
 def run_uuid_of(workflow_id: str, tool_call_id: str) -> uuid.UUID:
-    return uuid.uuid5(_RUNS, f"{workflow_id}:{tool_call_id}")
+    """Derived (SHA-1, as uuid5), shaped as a version 4 uuid: the routes take those."""
+    return uuid.UUID(bytes=uuid.uuid5(_RUNS, f"{workflow_id}:{tool_call_id}").bytes, version=4)
 
 
 def workflow_id_of_run(run_uuid: uuid.UUID | str) -> str:
