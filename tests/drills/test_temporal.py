@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,8 +32,9 @@ from cargohold.stream.parts import PartsBuilder
 
 from ..conftest import PG_SECRET_KEY, PG_URL, REDIS_URL, TEST_PRICES, _truncate
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
+from ..fakes.mcp_servers import serve_mcp
 from ..fakes.webhook import Webhook, webhook_server
-from ..harness import StreamReader, kind, new_uuid, read_stream, stream_body, wait_until
+from ..harness import StreamReader, kind, new_uuid, read_stream, stream_body, stream_turn, wait_until
 from ..serve_process import Served, serve_env, serve_process
 from .temporal_cluster import Process, start_worker, stop, temporal_dev_server
 
@@ -287,6 +289,167 @@ async def test_kill9_between_steps(cluster: Cluster) -> None:
     assert tool["state"] == "output-available" and tool["input"] == {"q": "B-2"}
     assert len(cluster.hook.calls) - calls == 1, "a journaled tool call ran again"
     assert len(cluster.llm.requests) - requests == 3
+
+
+async def deployed_agent(cluster: Cluster, name: str, **config: Any) -> str:
+    created = await cluster.client.post("/v1/ai/agents", json={"name": name, "description": f"{name} agent"})
+    agent_uuid = created.json()["agent"]["uuid"]
+    body = {"agentUuid": agent_uuid, "integrationSlug": "openai", "languageModelSlug": "gpt-test", **config}
+    assert (await cluster.client.put("/v1/ai/releases/updateDraft", json=body)).status_code == 200
+    deployed = await cluster.client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent_uuid})
+    assert deployed.status_code == 200, deployed.text
+    return str(agent_uuid)
+
+
+async def payloads_of(cluster: Cluster, workflow_id: str) -> list[bytes]:
+    """Every payload of the workflow's history (inputs, results, updates)."""
+    from temporalio.api.common.v1 import Payload
+    from temporalio.client import Client
+
+    client = await Client.connect(cluster.env["CARGOHOLD_TEMPORAL_ADDRESS"])
+    found: list[bytes] = []
+
+    def walk(message: Any) -> None:
+        if isinstance(message, Payload):
+            found.append(message.data)
+            return
+        for described, value in message.ListFields():
+            if described.message_type is None:
+                continue
+            items = value.values() if hasattr(value, "keys") else value if hasattr(value, "__len__") else [value]
+            for item in items:
+                if hasattr(item, "ListFields"):
+                    walk(item)
+
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        walk(event)
+    return found
+
+
+CHILD = "The helper's answer: " + " ".join(f"fact{i}" for i in range(40))
+
+
+async def test_kill9_mid_subagent(cluster: Cluster) -> None:
+    """An agent action's turn is a child workflow: the worker running it dies mid model call; the
+    child is taken over (not started afresh), and the parent ends `success` with the child's text
+    once. Only ids cross Temporal: the answer is not in any payload."""
+    helper = await deployed_agent(cluster, "Helper", systemPrompt="You help.")
+    action = {"kind": "agent", "slug": "ask_helper", "agentUuid": helper}
+    requests = len(cluster.llm.requests)
+    cluster.llm.script(
+        Reply(tool_calls=[ToolCall("ask_helper", {"prompt": "help me"}, id="sub1")]),  # the turn
+        Reply(text=CHILD, first_delay=30),  # the child: its worker dies while this one keeps it waiting
+        Reply(text=CHILD),  # the child again, on another worker
+        Reply(text=STORY, delay=0.05),  # the turn, with the child's answer
+    )
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "ask the helper", actions=[action])
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        child_id = f"turn-{message_uuid}:sub1"
+        needle = f"sub-agent {child_id}: attempt"
+        await wait_until(lambda: any(w.said(needle) for w in cluster.workers), timeout=60)
+        await wait_until(lambda: len(cluster.llm.requests) >= requests + 2, timeout=60)
+        dead = next(w for w in cluster.workers if w.said(needle))
+        await stop(dead)
+        cluster.workers.remove(dead)
+        await reader.rest(timeout=120)
+    message = await finished(cluster.client, message_uuid)
+    assert message["status"] == "success", (message, cluster.logs())
+    assert reader.chunks[-1] == "[DONE]" and kind(reader.chunks[-2]) == "finish"
+    assert text_parts(message["parts"]) == [STORY]
+    [tool] = tool_parts(message["parts"])
+    assert tool["output"] == {"outcome": "executed", "data": CHILD}
+    assert json.dumps(message["parts"]).count("fact39") == 1
+    assert len(cluster.llm.requests) - requests == 4, "a journaled step was requested again"
+    assert any(w.said(f"sub-agent {child_id} taken over") for w in cluster.workers), cluster.logs()
+    assert message["usage"]["requestsCount"] == 4  # the turn's two, the child's two (one cut off)
+    from temporalio.client import Client
+
+    temporal = await Client.connect(cluster.env["CARGOHOLD_TEMPORAL_ADDRESS"])
+    described = await temporal.get_workflow_handle(child_id).describe()
+    assert described.parent_id == f"turn-{message_uuid}"
+    for workflow_id in (f"turn-{message_uuid}", child_id):
+        payloads = await payloads_of(cluster, workflow_id)
+        assert payloads and all(b"fact" not in p and len(p) < 1024 for p in payloads)
+    await cluster.respawn()
+
+
+async def test_background_tool_run_survives_kill9(cluster: Cluster) -> None:
+    """`waitUntilFinished: false`: the run is a workflow; the worker running it dies mid-call, and
+    another worker runs it to its end (the webhook called again with the same idempotency key)."""
+    action = {**(await webhook_action(cluster, "bg_lookup", "/slow")), "waitUntilFinished": False}
+    cluster.hook.release.clear()
+    calls = len(cluster.hook.calls)
+    cluster.llm.script(Reply(tool_calls=[ToolCall("bg_lookup", {"q": "C-3"}, id="bg1")]), Reply(text="Started."))
+    _, chunks = await stream_turn(cluster.client, stream_body(new_uuid(), "look up C-3", actions=[action]))
+    assert chunks[-1] == "[DONE]"
+    message_uuid = chunks[0]["messageId"]
+    message = await finished(cluster.client, message_uuid)
+    assert message["status"] == "success"
+    [tool] = tool_parts(message["parts"])
+    assert tool["output"]["outcome"] == "executing"
+    run_uuid = tool["output"]["runUuid"]
+    await wait_until(lambda: len(cluster.hook.calls) > calls, timeout=60)
+    needle = f"tool run {run_uuid}: attempt"
+    await wait_until(lambda: any(w.said(needle) for w in cluster.workers), timeout=30)
+    dead = next(w for w in cluster.workers if w.said(needle))
+    await stop(dead)
+    cluster.workers.remove(dead)
+    run: dict[str, Any] = {}
+
+    async def done() -> bool:
+        response = await cluster.client.get(f"/v1/tools/runs/{run_uuid}")
+        assert response.status_code == 200, response.text
+        run.update(response.json()["run"])
+        if len(cluster.hook.calls) > calls + 1:
+            cluster.hook.release.set()  # the second worker's call is in: let it answer
+        return run["status"] != "executing"
+
+    await wait_until(done, timeout=120)
+    assert run["status"] == "executed" and run["output"] == {"late": True}, (run, cluster.logs())
+    made = cluster.hook.calls[calls:]
+    assert len(made) == 2
+    assert {c.headers.get("x-cargohold-idempotency-key") for c in made} == {f"{message_uuid}:bg1"}
+    await cluster.respawn()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="under investigation: on Temporal the stored parts began with the MCP call and the turn ended "
+    "`stop`, not `max-steps` (durable/issue 13 item 5, see the helper's report)",
+)
+async def test_max_steps_webhook_and_mcp_with_refresh(cluster: Cluster) -> None:
+    """One turn on a worker: a webhook action, an MCP client whose stored access token has expired
+    (refreshed once, the new tokens stored), and `maxSteps` ending the tool loop."""
+    ping = await webhook_action(cluster, "ping", "/ok")
+    issued = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    auth = {"issuedAt": issued, "accessToken": "at-0", "expiresIn": 3600, "refreshToken": "rt-0", "clientId": "app"}
+    calls, requests = len(cluster.hook.calls), len(cluster.llm.requests)
+    async with serve_mcp(oauth=True) as mcp:
+        assert mcp.oauth is not None
+        cluster.llm.script(
+            Reply(tool_calls=[ToolCall("ping", {"q": "D-4"}, id="s1")]),
+            Reply(tool_calls=[ToolCall("calc_add", {"a": 2, "b": 3}, id="s2")]),
+            Reply(text="Out of steps: 5."),
+        )
+        clients = [{"name": "calc", "url": mcp.url, "authentication": auth}]
+        body = stream_body(new_uuid(), "go", actions=[ping], mcpClients=clients, maxSteps=3)
+        _, chunks = await stream_turn(cluster.client, body)
+        refreshes = mcp.oauth.refresh_calls
+    assert chunks[-1] == "[DONE]"
+    message = await finished(cluster.client, chunks[0]["messageId"])
+    assert message["status"] == "success", message
+    assert message["meta"]["finishReason"] == "max-steps", (message["parts"], cluster.llm.requests[requests:])
+    outputs = {p["toolCallId"]: p["output"] for p in tool_parts(message["parts"])}
+    assert outputs["s1"]["outcome"] == "executed" and outputs["s1"]["data"]["echo"] == {"q": "D-4"}
+    assert outputs["s2"] in (5, "5", {"outcome": "executed", "data": 5}), outputs
+    assert text_parts(message["parts"]) == ["Out of steps: 5."]
+    assert refreshes == 1
+    assert len(cluster.hook.calls) - calls == 1
+    assert cluster.hook.calls[-1].headers.get("x-cargohold-idempotency-key") == f"{message['uuid']}:s1"
+    assert len(cluster.llm.requests) - requests == 3 and "tools" not in cluster.llm.requests[-1]
 
 
 async def test_cancel_through_the_other_instance(cluster: Cluster) -> None:

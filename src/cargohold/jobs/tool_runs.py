@@ -18,7 +18,7 @@ from ..db.tables import ToolRun
 from ..db.types import utcnow
 from ..runtime.toolsets.actions import failure_text
 
-__all__ = ["BackgroundToolRuns"]
+__all__ = ["INTERRUPTED", "BackgroundToolRuns", "add_tool_run", "record_tool_run"]
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the server stopped before this tool call finished"
@@ -40,18 +40,18 @@ class BackgroundToolRuns:
         call: Callable[[], Awaitable[Any]],
     ) -> uuid.UUID:
         run_uuid = uuid.uuid4()
-        async with self.sessions() as session, session.begin():
-            session.add(
-                ToolRun(
-                    uuid=run_uuid,
-                    workspace_uuid=workspace_uuid,
-                    message_uuid=message_uuid,
-                    tool_call_id=tool_call_id,
-                    slug=slug,
-                    status="executing",
-                    input=args,
-                )
-            )
+        await add_tool_run(
+            self.sessions,
+            ToolRun(
+                uuid=run_uuid,
+                workspace_uuid=workspace_uuid,
+                message_uuid=message_uuid,
+                tool_call_id=tool_call_id,
+                slug=slug,
+                status="executing",
+                input=args,
+            ),
+        )
         task = asyncio.create_task(self._run(run_uuid, call), name=f"tool-run-{run_uuid}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -66,10 +66,7 @@ class BackgroundToolRuns:
         except Exception as exc:
             values = {"status": "failed", "error_message": failure_text(exc)}
         try:
-            async with self.sessions() as session, session.begin():
-                await session.execute(
-                    sa.update(ToolRun).where(ToolRun.uuid == run_uuid).values(finished_at=utcnow(), **values)
-                )
+            await record_tool_run(self.sessions, run_uuid, values)
         except Exception:
             log.exception("could not record the result of tool run %s", run_uuid)
 
@@ -80,3 +77,20 @@ class BackgroundToolRuns:
         if tasks:
             with suppress(Exception):
                 await asyncio.wait(tasks, timeout=10)
+
+
+async def add_tool_run(sessions: SessionFactory, run: ToolRun) -> None:
+    """Store a run as `executing` (once: a run already stored, e.g. by a retried call, is kept)."""
+    async with sessions() as session, session.begin():
+        if await session.get(ToolRun, run.uuid) is None:
+            session.add(run)
+
+
+async def record_tool_run(sessions: SessionFactory, run_uuid: uuid.UUID, values: dict[str, Any]) -> None:
+    """Record how a run ended (`status` and `output` or `error_message`); the first record wins."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.update(ToolRun)
+            .where(ToolRun.uuid == run_uuid, ToolRun.status == "executing")
+            .values(finished_at=utcnow(), **values)
+        )

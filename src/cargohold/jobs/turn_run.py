@@ -43,7 +43,7 @@ from ..services.capability_ports import capability_ports
 from ..services.finish import INTERRUPTED, Ending, finish_message
 from ..services.ports import PreparedTurn, TurnDeps
 from ..services.subagents import run_subagent
-from ..services.turn_tools import NO_AGENT, TurnScope, TurnTools, build_turn_tools
+from ..services.turn_tools import NO_AGENT, AskAgent, TurnScope, TurnTools, build_turn_tools
 from ..settings import ModelPrice
 from ..store.messages import history_of, lease_until, set_status
 from ..stream.broker import Broker
@@ -99,6 +99,8 @@ class TurnRun:
     """The price table of the model the turn runs (a connector's own, else the server's)."""
     connector_uuid: uuid.UUID | None = None
     timer: metrics.TurnTimer = field(default_factory=metrics.TurnTimer)
+    ask_agent: AskAgent = run_subagent
+    """How an agent action runs (a durable executor runs it as a child workflow)."""
 
     async def run(self) -> None:
         message_uuid_var.set(str(self.message_uuid))  # this task's log lines carry the message
@@ -138,7 +140,7 @@ class TurnRun:
             turn.workspace_uuid,
             turn.chat_uuid,
             self.message_uuid,
-            ask_agent=run_subagent,
+            ask_agent=self.ask_agent,
             chain=(turn.agent_uuid or NO_AGENT,),
             sub_usage=self.sub_usage,
         )

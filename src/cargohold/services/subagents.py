@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.messages import ModelRequest, UserPromptPart
+from pydantic_ai.models import Model
+from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage
 
 from ..errors import CargoholdError
@@ -24,15 +28,31 @@ from ..store import releases as release_store
 from .connectors import turn_choice
 from .turn_tools import TurnScope, build_turn_tools
 
-__all__ = ["run_subagent"]
+__all__ = ["Wrap", "refusal", "run_subagent"]
 
 
-async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> str:
-    deps, settings = scope.deps, scope.deps.settings
+Wrap = Callable[[Model, list[AbstractToolset[Any]]], tuple[Model, list[AbstractToolset[Any]]]]
+"""What a durable executor wraps a sub-agent's model and toolsets with (jobs/temporal: journaled)."""
+
+
+def refusal(scope: TurnScope, agent_uuid: uuid.UUID) -> str | None:
+    """Why the agent may not be called from here (a cycle, too deep), or None."""
     if agent_uuid in scope.chain:
-        raise ToolFailed(f"refused: agent {agent_uuid} is already running in this chain of agents (a cycle)")
-    if scope.depth + 1 > settings.max_agent_depth:
-        raise ToolFailed(f"refused: agents may call agents at most {settings.max_agent_depth} deep")
+        return f"refused: agent {agent_uuid} is already running in this chain of agents (a cycle)"
+    if scope.depth + 1 > scope.deps.settings.max_agent_depth:
+        return f"refused: agents may call agents at most {scope.deps.settings.max_agent_depth} deep"
+    return None
+
+
+async def run_subagent(
+    scope: TurnScope, agent_uuid: uuid.UUID, prompt: str, call_id: str = "", *, wrap: Wrap | None = None
+) -> str:
+    """The agent's answer to `prompt` (`call_id`: the tool call that asks; a durable executor keys
+    the sub-agent's turn by it). Run here, to its end; with `wrap`, its steps go through it."""
+    deps, settings = scope.deps, scope.deps.settings
+    refused = refusal(scope, agent_uuid)
+    if refused is not None:
+        raise ToolFailed(refused)
     async with deps.sessions() as session:
         agent = await agent_store.get_agent(session, scope.workspace_uuid, agent_uuid)
         if agent is None:
@@ -61,16 +81,22 @@ async def run_subagent(scope: TurnScope, agent_uuid: uuid.UUID, prompt: str) -> 
     tools = await build_turn_tools(sub, release.actions, release.mcp_clients)
     usage = RunUsage()
     try:
+        model, toolsets = (
+            resolved.model,
+            guard_tools(
+                deps.tools,
+                tools.toolsets,
+                max_output_bytes=settings.max_tool_output_bytes,
+                builtin_timeout=settings.builtin_tool_timeout,
+            ),
+        )
+        if wrap is not None:
+            model, toolsets = wrap(model, toolsets)
         turn = build_agent(
             AgentSpec(
-                model=resolved.model,
+                model=model,
                 history=[ModelRequest(parts=[UserPromptPart(prompt)])],
-                toolsets=guard_tools(
-                    deps.tools,
-                    tools.toolsets,
-                    max_output_bytes=settings.max_tool_output_bytes,
-                    builtin_timeout=settings.builtin_tool_timeout,
-                ),
+                toolsets=toolsets,
                 system_prompt=release.system_prompt,
                 temperature=release.temperature,
                 with_reasoning=bool(release.with_reasoning),

@@ -40,8 +40,9 @@ SUBAGENT_SCHEMA: dict[str, Any] = {
 }
 
 
-AskAgent = Callable[["TurnScope", uuid.UUID, str], Awaitable[str]]
-"""(scope, agent uuid, prompt) -> the agent's answer: runs an agent action (`services.subagents`)."""
+AskAgent = Callable[["TurnScope", uuid.UUID, str, str], Awaitable[str]]
+"""(scope, agent uuid, prompt, tool call id) -> the agent's answer: runs an agent action
+(`services.subagents`; on Temporal, a child workflow keyed by the tool call)."""
 
 
 @dataclass(slots=True)
@@ -253,7 +254,7 @@ async def _bind_agent(scope: TurnScope, action: AgentAction) -> BoundAction:
         extra = {k: v for k, v in args.items() if k != "prompt"}
         if extra:  # pinned config values reach the sub-agent as context
             prompt += "\n\n" + "\n".join(f"{k}: {v}" for k, v in extra.items())
-        return await ask_agent(scope, agent_uuid, prompt)
+        return await ask_agent(scope, agent_uuid, prompt, call_id)
 
     return BoundAction(
         slug=action.slug,

@@ -10,6 +10,7 @@ import uuid
 from contextlib import suppress
 
 from temporalio import activity
+from temporalio.client import Client
 
 from ...db.tables import Message
 from ...logs import message_uuid_var
@@ -17,9 +18,11 @@ from ...runtime.credits import UsageRecord
 from ...runtime.turn_config import TurnConfig
 from ...services.finish import INTERRUPTED, Ending, finish_message
 from ...services.ports import PreparedTurn, TurnDeps
+from ...services.turn_tools import NO_AGENT
 from ...store.messages import UNFINISHED, history_of, lease_until, set_status
 from ...stream.publisher import StreamPublisher
 from ...stream.redis import RedisBroker
+from .children import Subagents, beat, durable_deps
 from .durable import DurableTurnRun, ResumablePublisher, resume
 from .journal import StepJournal
 from .workflows import FAIL_TURN, RUN_TURN
@@ -55,9 +58,10 @@ async def claim_turn(deps: TurnDeps, message_uuid: uuid.UUID, workflow_id: str) 
 
 
 class TurnActivities:
-    def __init__(self, deps: TurnDeps, broker: RedisBroker) -> None:
+    def __init__(self, deps: TurnDeps, broker: RedisBroker, client: Client) -> None:
         self.deps = deps
         self.broker = broker
+        self.client = client
 
     @activity.defn(name=RUN_TURN)
     async def run_turn(self, message_uuid: str) -> str:
@@ -68,18 +72,23 @@ class TurnActivities:
             return "skipped"
         log.info("turn %s: attempt %d runs here", message_uuid, info.attempt)
         journal = await StepJournal.load(self.deps.sessions, turn.message_uuid)
-        beat = asyncio.create_task(_beat(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 30))
+        heartbeat = asyncio.create_task(beat(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 30))
         try:
             sdk = self.deps.settings.ai_sdk_version
             owner = f"{info.workflow_run_id}/{info.attempt}"
             publisher = turn.publisher = ResumablePublisher(self.broker, message_uuid, sdk, owner)
-            run = DurableTurnRun(self.deps, self.broker, turn.message_uuid, turn)
+            workflow_id = info.workflow_id or ""
+            deps = durable_deps(self.deps, self.client, workflow_id, (turn.agent_uuid or NO_AGENT,))
+            run = DurableTurnRun(deps, self.broker, turn.message_uuid, turn)
             run.steps = await resume(
                 self.broker, publisher, journal, info.attempt, turn.config.language_model_slug, run
             )
+            children = Subagents(self.client, self.deps.settings, turn.message_uuid, "", workflow_id)
+            children.count_answers(journal, run.sub_usage)
+            run.ask_agent = children.ask  # an agent action's turn is a child workflow
             await run.run()
         finally:
-            beat.cancel()
+            heartbeat.cancel()
         with suppress(Exception):  # the turn is finished; a journal left behind only takes room
             await journal.clear()
         return "finished"
@@ -107,10 +116,3 @@ class TurnActivities:
         with suppress(Exception):
             await StepJournal(self.deps.sessions, uuid.UUID(message_uuid)).clear()
         return "failed"
-
-
-async def _beat(every: float) -> None:
-    """Tell Temporal this worker is alive; when it stops (the process died), the turn is retried."""
-    while True:
-        activity.heartbeat()
-        await asyncio.sleep(every / 3)

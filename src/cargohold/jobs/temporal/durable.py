@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import RunContext
-from pydantic_ai.messages import ModelMessage
+from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import CompletedStreamedResponse, Model, ModelRequestParameters, StreamedResponse
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
@@ -42,7 +42,7 @@ from ...stream.redis import RedisBroker
 from ..turn_run import TurnRun
 from .journal import StepJournal
 
-__all__ = ["DurableTurnRun", "ResumablePublisher"]
+__all__ = ["DurableTurnRun", "ResumablePublisher", "Steps", "journaled"]
 
 log = logging.getLogger(__name__)
 _ALWAYS = frozenset({"finish", "error"})
@@ -88,14 +88,19 @@ class Steps:
     """What the wrapped model and toolsets share: the journal, the stream, where the takeover resumes."""
 
     journal: StepJournal
-    broker: RedisBroker
-    publisher: ResumablePublisher
+    broker: RedisBroker | None
+    publisher: ResumablePublisher | None
+    """None for a sub-agent's turn: it streams nothing (its boundaries only say a request began)."""
     resume_at: int | None
     requests: int = 0
 
     async def begin_request(self) -> int:
         index = self.requests
         self.requests += 1
+        if self.publisher is None or self.broker is None:
+            if index not in self.journal.boundaries and index not in self.journal.responses:
+                await self.journal.record_boundary(index, "")
+            return index
         if self.resume_at is not None and index >= self.resume_at:
             self.publisher.muted = False
         if not self.publisher.muted and index not in self.journal.boundaries:
@@ -125,12 +130,28 @@ class JournaledModel(WrapperModel):
             params = model_request_parameters
             yield CompletedStreamedResponse(recorded, model_request_parameters=params, replay_events=True)
             return
-        self.steps.publisher.muted = False  # a request made for real always streams
+        if self.steps.publisher is not None:
+            self.steps.publisher.muted = False  # a request made for real always streams
         async with self.wrapped.request_stream(
             messages, model_settings, model_request_parameters, run_context
         ) as stream:
             yield stream
         await self.steps.journal.record_response(index, stream.get())
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        """A run that does not stream (a sub-agent's turn): the same journal, nothing to replay."""
+        index = await self.steps.begin_request()
+        recorded = self.steps.journal.responses.get(index)
+        if recorded is not None:
+            return recorded
+        response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+        await self.steps.journal.record_response(index, response)
+        return response
 
 
 @dataclass
@@ -160,7 +181,7 @@ class DurableTurnRun(TurnRun):
     steps: Steps | None = None
 
     async def _finish(self, publisher: StreamPublisher, ending: Ending) -> bool:
-        assert isinstance(publisher, ResumablePublisher) and self.steps is not None
+        assert isinstance(publisher, ResumablePublisher) and self.steps is not None and self.steps.broker is not None
         if not await self.steps.broker.owns_stream(publisher.stream_id, publisher.owner):
             log.warning("turn %s: another attempt owns it now: not finished here", self.message_uuid)
             return False
@@ -173,7 +194,16 @@ class DurableTurnRun(TurnRun):
 
     def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
         assert self.steps is not None
-        return JournaledModel(model, self.steps), [JournaledToolset(t, steps=self.steps) for t in toolsets]
+        return journaled(self.steps)(model, toolsets)
+
+
+def journaled(steps: Steps) -> Callable[[Model, list[AbstractToolset[Any]]], tuple[Model, list[AbstractToolset[Any]]]]:
+    """What wraps a run's model and toolsets so that each step is journaled and replayed."""
+
+    def wrap(model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
+        return JournaledModel(model, steps), [JournaledToolset(t, steps=steps) for t in toolsets]
+
+    return wrap
 
 
 async def resume(

@@ -30,8 +30,10 @@ from ...settings import Settings
 from ...stream.redis import RedisBroker
 from ..tool_runs import BackgroundToolRuns
 from .activities import TurnActivities
+from .background import ToolRunActivities
+from .children import SubagentActivities
 from .executor import connect
-from .workflows import TurnWorkflow
+from .workflows import SubagentWorkflow, ToolRunWorkflow, TurnWorkflow
 
 __all__ = ["WorkerConfigError", "run_worker"]
 
@@ -83,12 +85,21 @@ async def run_worker(settings: Settings) -> None:
         blobs=make_blob_store(settings),  # files (issue 12): the code interpreter's chat files
     )
     client = await connect(settings)
-    activities = TurnActivities(deps, broker)
+    activities = TurnActivities(deps, broker, client)
+    subagents = SubagentActivities(deps, client)  # sub-agents' turns (child workflows)
+    tool_runs = ToolRunActivities(deps, client)  # `waitUntilFinished: false` tool runs
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[TurnWorkflow],
-        activities=[activities.run_turn, activities.fail_turn],
+        workflows=[TurnWorkflow, SubagentWorkflow, ToolRunWorkflow],
+        activities=[
+            activities.run_turn,
+            activities.fail_turn,
+            subagents.run_subagent,
+            subagents.fail_subagent,
+            tool_runs.run_tool_run,
+            tool_runs.fail_tool_run,
+        ],
         # Unsandboxed: the workflow only calls two activities (no clock, no I/O, no randomness),
         # and the sandbox's validation adds tens of seconds to a worker's start on a loaded host.
         workflow_runner=UnsandboxedWorkflowRunner(),
