@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import importlib
 import json
@@ -68,6 +69,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = "bench-a"
 MODEL = "gpt-4o-mini"
 PROMPT = "Tell me about cargohold and what you can do for me today."
+SECRET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key, for this run's processes
 TARGETS = ("bare", "sqlite", "sqlite-before", "pg-redis", "pg-redis-x2", "pg-redis-temporal", "langgraph")
 BEFORE_SRC = os.environ.get("BENCH_BEFORE_SRC")
 """`sqlite-before`: the same server from another checkout's `src/` (e.g. `git worktree add /tmp/before
@@ -242,6 +244,8 @@ def cargohold_env(llm_url: str, database_url: str, redis_url: str | None) -> dic
         "CARGOHOLD_DEFAULT_MODEL": f"openai:{MODEL}",
         "CARGOHOLD_BUILTIN_TOOLS": "[]",
         "CARGOHOLD_BOOTSTRAP": "true",
+        # PostgreSQL needs one key shared by every process of the run (SQLite makes its own).
+        "CARGOHOLD_SECRET_KEY": os.environ.get("CARGOHOLD_SECRET_KEY") or SECRET_KEY,
     }
     if redis_url:
         env |= {"CARGOHOLD_REDIS_URL": redis_url, "CARGOHOLD_REDIS_PREFIX": REDIS_PREFIX}

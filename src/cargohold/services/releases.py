@@ -210,7 +210,8 @@ async def deploy_draft(state: AppState, who: Principal, body: ReleaseDeploy) -> 
         agent.deployed_release_uuid = draft.uuid
         agent.updated_at = now
         await session.flush()
-        return draft
+    await state.schedules.agent_changed(body.agent_uuid)  # its cron triggers and heartbeat
+    return draft
 
 
 def _new_draft(deployed: Release, who: Principal) -> Release:

@@ -31,6 +31,7 @@ from ...stream.redis import RedisBroker
 from ..tool_runs import BackgroundToolRuns
 from .activities import TurnActivities
 from .executor import connect
+from .schedules import ScheduleActivities, ScheduledWorkflow
 from .workflows import TurnWorkflow
 
 __all__ = ["WorkerConfigError", "run_worker"]
@@ -84,11 +85,12 @@ async def run_worker(settings: Settings) -> None:
     )
     client = await connect(settings)
     activities = TurnActivities(deps, broker)
+    ticks = ScheduleActivities.for_worker(deps, engine, broker, client)  # scheduled agents (issue 13)
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[TurnWorkflow],
-        activities=[activities.run_turn, activities.fail_turn],
+        workflows=[TurnWorkflow, ScheduledWorkflow],
+        activities=[activities.run_turn, activities.fail_turn, ticks.fire],
         # Unsandboxed: the workflow only calls two activities (no clock, no I/O, no randomness),
         # and the sandbox's validation adds tens of seconds to a worker's start on a loaded host.
         workflow_runner=UnsandboxedWorkflowRunner(),
