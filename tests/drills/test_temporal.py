@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from cargohold.crypto import load_keyring
 from cargohold.db.engine import make_engine
 from cargohold.db.tables import ScheduleTick
+from cargohold.jobs.schedules import trigger_key
 from cargohold.settings import Settings
 from cargohold.stream.parts import PartsBuilder
 
@@ -370,13 +371,23 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
         changed = {**trigger, "text": "changed hello"}
         updated = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": [changed]})
         assert updated.status_code == 200
-        now = await ids()
-        assert cron_id not in now and len(now) == 2
+        now: set[str] = set()
+
+        async def replaced() -> bool:
+            now.clear()
+            now.update(await ids())
+            return cron_id not in now and len(now) == 2
+
+        await wait_until(replaced, timeout=30)  # Temporal's list is eventually consistent
         [new_id] = [i for i in now if "-cron-" in i]
-        assert "scheduled" in await schedule_text(cluster, new_id)
+        assert trigger_key(changed) in await schedule_text(cluster, new_id)
         stopped = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": []})
         assert stopped.status_code == 200
-        assert {i for i in await ids() if "-cron-" in i} == set()
+
+        async def no_cron() -> bool:
+            return not any("-cron-" in i for i in await ids())
+
+        await wait_until(no_cron, timeout=30)
 
         async def all_done() -> bool:
             # A tick whose workflow started before the trigger went may still make its chat: wait
@@ -405,7 +416,11 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
     assert {str(c) for c in ticks.values()} == {c["uuid"] for c in chats}
     deleted = await cluster.client.delete(f"/v1/ai/agents/{agent_uuid}")
     assert deleted.status_code in (200, 204)
-    assert await ids() == set(), "the heartbeat's schedule outlived its agent"
+
+    async def none_left() -> bool:
+        return await ids() == set()
+
+    await wait_until(none_left, timeout=30)  # else: the heartbeat's schedule outlived its agent
 
 
 async def test_api_instance_killed_mid_turn(cluster: Cluster) -> None:
