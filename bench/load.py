@@ -802,7 +802,9 @@ async def cmd_failover(args: argparse.Namespace) -> None:
                         done = done or line == "data: [DONE]"
                 messages = await list_messages(client, target.base_urls[0], chat)
                 ok = done and messages[-1].get("status") == "success" and message_text(messages[-1]) == expected
-                print(f"kill -> next text-delta: {gap if gap is None else round(gap, 2)} s; success: {ok}", flush=True)
+                shown = gap if gap is None else round(gap, 2)
+                load = os.getloadavg()[0]
+                print(f"kill -> next text-delta: {shown} s; success: {ok}; load 1m {load:.2f}", flush=True)
                 if gap is not None:
                     gaps.append(gap)
     finally:

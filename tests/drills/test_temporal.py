@@ -423,6 +423,37 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
     await wait_until(none_left, timeout=30)  # else: the heartbeat's schedule outlived its agent
 
 
+async def test_heartbeat_schedule_wakes_a_chat(cluster: Cluster) -> None:
+    """A deployed release's heartbeat on Temporal (every 3 shortened minutes = 3 s): the agent's
+    finished chat gets the prompt as a user message, answered on the workers."""
+    created = await cluster.client.post("/v1/ai/agents", json={"name": "Pulse"})
+    agent_uuid = created.json()["agent"]["uuid"]
+    cluster.llm.default = Reply(text="quiet")
+    try:
+        chat_uuid = new_uuid()
+        body = stream_body(chat_uuid, "hello", agentUuid=agent_uuid, chatTrigger={"type": "app"})
+        heartbeat = {"intervalMinutes": 3, "maxMessages": 1, "prompt": "Any news?"}
+        deploy = {"agentUuid": agent_uuid, "heartbeat": heartbeat}
+        assert (await cluster.client.post("/v1/ai/releases/deployDraft", json=deploy)).status_code == 200
+        async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+            assert r.status_code == 200
+            await read_stream(r)
+
+        async def woken() -> bool:
+            listed = await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})
+            messages = listed.json()["messages"]
+            return len(messages) == 4 and messages[-1]["status"] == "success"
+
+        await wait_until(woken, timeout=120)
+    finally:
+        cluster.llm.default = None
+    listed = (await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()["messages"]
+    assert [m["parts"][0]["text"] for m in listed if m["type"] == "user"] == ["hello", "Any news?"]
+    assert listed[-1]["temporalWorkflowId"] == f"turn-{listed[-1]['uuid']}"
+    assert [str(c) for c in (await cluster.ticks(agent_uuid)).values()] == [chat_uuid]
+    assert (await cluster.client.delete(f"/v1/ai/agents/{agent_uuid}")).status_code in (200, 204)
+
+
 async def test_api_instance_killed_mid_turn(cluster: Cluster) -> None:
     """The turn runs on a worker: the API instance the client streamed from dies, the turn goes on;
     re-attaching through the other instance gives the whole stream."""
