@@ -784,6 +784,7 @@ async def cmd_failover(args: argparse.Namespace) -> None:
         await warm_up(target, expected)
         async with http_client(target, 4) as client:
             for _ in range(args.kills):
+                await workers_polling(target)  # else a kill may leave no live worker: a start, not a failover
                 chat = str(uuid.uuid4())
                 body = {"chatUuid": chat, "parts": [{"type": "text", "text": PROMPT}]}
                 killed_at: float | None = None
@@ -817,6 +818,17 @@ async def cmd_failover(args: argparse.Namespace) -> None:
         if gaps
         else "no failover measured"
     )
+
+
+async def workers_polling(target: Target, within: float = 300) -> None:
+    """Wait until every worker (a replacement too) polls the task queue."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        workers = [c for c in target.children if c.name.startswith("worker")]
+        if all(any("polling task queue" in line for line in c.log) for c in workers):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("a replacement worker did not start polling")
 
 
 async def kill_worker_of(target: Target, message_uuid: str) -> float:
