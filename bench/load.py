@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import importlib
 import json
@@ -68,6 +69,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = "bench-a"
 MODEL = "gpt-4o-mini"
 PROMPT = "Tell me about cargohold and what you can do for me today."
+SECRET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key, for this run's processes
 TARGETS = ("bare", "sqlite", "sqlite-before", "pg-redis", "pg-redis-x2", "pg-redis-temporal", "langgraph")
 BEFORE_SRC = os.environ.get("BENCH_BEFORE_SRC")
 """`sqlite-before`: the same server from another checkout's `src/` (e.g. `git worktree add /tmp/before
@@ -242,6 +244,8 @@ def cargohold_env(llm_url: str, database_url: str, redis_url: str | None) -> dic
         "CARGOHOLD_DEFAULT_MODEL": f"openai:{MODEL}",
         "CARGOHOLD_BUILTIN_TOOLS": "[]",
         "CARGOHOLD_BOOTSTRAP": "true",
+        # PostgreSQL needs one key shared by every process of the run (SQLite makes its own).
+        "CARGOHOLD_SECRET_KEY": os.environ.get("CARGOHOLD_SECRET_KEY") or SECRET_KEY,
     }
     if redis_url:
         env |= {"CARGOHOLD_REDIS_URL": redis_url, "CARGOHOLD_REDIS_PREFIX": REDIS_PREFIX}
@@ -780,6 +784,7 @@ async def cmd_failover(args: argparse.Namespace) -> None:
         await warm_up(target, expected)
         async with http_client(target, 4) as client:
             for _ in range(args.kills):
+                await workers_polling(target)  # else a kill may leave no live worker: a start, not a failover
                 chat = str(uuid.uuid4())
                 body = {"chatUuid": chat, "parts": [{"type": "text", "text": PROMPT}]}
                 killed_at: float | None = None
@@ -798,7 +803,9 @@ async def cmd_failover(args: argparse.Namespace) -> None:
                         done = done or line == "data: [DONE]"
                 messages = await list_messages(client, target.base_urls[0], chat)
                 ok = done and messages[-1].get("status") == "success" and message_text(messages[-1]) == expected
-                print(f"kill -> next text-delta: {gap if gap is None else round(gap, 2)} s; success: {ok}", flush=True)
+                shown = gap if gap is None else round(gap, 2)
+                load = os.getloadavg()[0]
+                print(f"kill -> next text-delta: {shown} s; success: {ok}; load 1m {load:.2f}", flush=True)
                 if gap is not None:
                     gaps.append(gap)
     finally:
@@ -811,6 +818,17 @@ async def cmd_failover(args: argparse.Namespace) -> None:
         if gaps
         else "no failover measured"
     )
+
+
+async def workers_polling(target: Target, within: float = 300) -> None:
+    """Wait until every worker (a replacement too) polls the task queue."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        workers = [c for c in target.children if c.name.startswith("worker")]
+        if all(any("polling task queue" in line for line in c.log) for c in workers):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("a replacement worker did not start polling")
 
 
 async def kill_worker_of(target: Target, message_uuid: str) -> float:

@@ -26,10 +26,9 @@ from .crypto import keyring_from
 from .db.engine import make_engine, make_reader_engine, make_session_factory
 from .db.migrate import upgrade
 from .files.blobs import make_blob_store
-from .jobs.executors import make_executor
+from .jobs.executors import make_executor, start_scheduler
 from .jobs.indexing import start_indexer
 from .jobs.reaper import reaper_loop
-from .jobs.schedules import scheduler_loop
 from .jobs.tool_runs import BackgroundToolRuns
 from .logs import install_log_hygiene
 from .metrics import MetricsMiddleware
@@ -111,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracing.start()  # last: a start that fails above leaves pydantic-ai uninstrumented
         reaper = asyncio.create_task(reaper_loop(state), name="lease-reaper")
         indexer = await start_indexer(state)  # files (issue 12): blob store + background indexing
-        scheduler = asyncio.create_task(scheduler_loop(state), name="scheduler") if settings.scheduler_enabled else None
+        scheduler = start_scheduler(state)  # in process, or Temporal's schedules kept in step (issue 13)
         try:
             async with mcp_host.run():
                 yield

@@ -17,7 +17,7 @@ from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList
 from .runtime.plugins import Plugins
 from .runtime.tools import ToolRegistry
-from .services.ports import Executor, ToolRunner, TurnDeps
+from .services.ports import Executor, NoSchedules, ScheduleSync, ToolRunner, TurnDeps
 from .services.rate_limits import RateLimiter
 from .settings import Settings
 from .stream.broker import Broker
@@ -44,6 +44,8 @@ class AppState:
     executor: Executor = field(init=False)
     limiter: RateLimiter = field(init=False)
     """Connectors' rate limits (Redis when configured), set by the lifespan (services/connectors)."""
+    schedules: ScheduleSync = field(default_factory=NoSchedules)
+    """Scheduled agents (issue 13): Temporal Schedules kept in step with agents, when configured."""
 
     # --- Files (issue 12): the blob store, and a nudge for this replica's indexer after an upload ---
     blobs: BlobStore = field(init=False)

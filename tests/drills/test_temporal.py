@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from cargohold.crypto import load_keyring
 from cargohold.db.engine import make_engine
 from cargohold.db.tables import ScheduleTick
+from cargohold.jobs.schedules import trigger_key
 from cargohold.settings import Settings
 from cargohold.stream.parts import PartsBuilder
 
@@ -475,16 +476,49 @@ async def test_cancel_through_the_other_instance(cluster: Cluster) -> None:
     assert chunks[-1] == "[DONE]" and "again" in "".join(c.get("delta", "") for c in chunks if isinstance(c, dict))
 
 
-async def test_cron_trigger_fires_once_per_tick_with_two_instances(cluster: Cluster) -> None:
-    """Both API instances run the scheduler (a cron minute lasts a second here): each tick makes
-    one chat, `schedule`-triggered, on the deployed release, with the trigger's text."""
+async def schedule_ids(cluster: Cluster, agent_uuid: str) -> set[str]:
+    """The agent's Temporal Schedules, as the Temporal server lists them."""
+    from temporalio.client import Client
+
+    client = await Client.connect(cluster.env["CARGOHOLD_TEMPORAL_ADDRESS"])
+    return {s.id async for s in await client.list_schedules() if agent_uuid in s.id}
+
+
+async def schedule_text(cluster: Cluster, schedule_id: str) -> str:
+    from temporalio.client import Client, ScheduleActionStartWorkflow
+
+    client = await Client.connect(cluster.env["CARGOHOLD_TEMPORAL_ADDRESS"])
+    described = await client.get_schedule_handle(schedule_id).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    return str(action.args)
+
+
+async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Cluster) -> None:
+    """With Temporal each cron trigger is a Temporal Schedule (a cron minute lasts a second here),
+    made on deploy, replaced when the trigger changes, deleted with it; its ticks run on the workers
+    and make one `schedule` chat each, on the deployed release, with the trigger's text. A release's
+    heartbeat is a Schedule too, deleted with the agent."""
     trigger = {"type": "cron", "name": "every minute", "cron": "* * * * *", "text": "scheduled hello"}
     created = await cluster.client.post("/v1/ai/agents", json={"name": "Ticker", "triggers": [trigger]})
     assert created.status_code == 200, created.text
     agent_uuid = created.json()["agent"]["uuid"]
-    deployed = await cluster.client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent_uuid})
+    assert await schedule_ids(cluster, agent_uuid) == set(), "no schedule before a release is deployed"
+    heartbeat = {"intervalMinutes": 600, "maxMessages": 1, "prompt": None}
+    deployed = await cluster.client.post(
+        "/v1/ai/releases/deployDraft", json={"agentUuid": agent_uuid, "heartbeat": heartbeat}
+    )
     assert deployed.status_code == 200, deployed.text
     cluster.llm.default = Reply(text="tick")
+
+    async def ids() -> set[str]:
+        return await schedule_ids(cluster, agent_uuid)
+
+    async def both() -> bool:
+        return len(await ids()) == 2
+
+    await wait_until(both, timeout=30)
+    [cron_id] = [i for i in await ids() if "-cron-" in i]
 
     async def scheduled() -> list[dict[str, Any]]:
         listed = await cluster.client.get("/v1/ai/chats/list", params={"triggerType": "schedule", "limit": 100})
@@ -496,11 +530,34 @@ async def test_cron_trigger_fires_once_per_tick_with_two_instances(cluster: Clus
             return len(await scheduled()) >= 3
 
         await wait_until(three, timeout=120)
+        chats: list[dict[str, Any]] = []
+        changed = {**trigger, "text": "changed hello"}
+        updated = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": [changed]})
+        assert updated.status_code == 200
+        now: set[str] = set()
+
+        async def replaced() -> bool:
+            now.clear()
+            now.update(await ids())
+            return cron_id not in now and len(now) == 2
+
+        await wait_until(replaced, timeout=30)  # Temporal's list is eventually consistent
+        [new_id] = [i for i in now if "-cron-" in i]
+        assert trigger_key(changed) in await schedule_text(cluster, new_id)
         stopped = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": []})
         assert stopped.status_code == 200
-        chats = await scheduled()
+
+        async def no_cron() -> bool:
+            return not any("-cron-" in i for i in await ids())
+
+        await wait_until(no_cron, timeout=30)
 
         async def all_done() -> bool:
+            # A tick whose workflow started before the trigger went may still make its chat: wait
+            # until every claimed tick has its chat, and every chat its answer.
+            chats[:] = await scheduled()
+            if {str(c) for c in (await cluster.ticks(agent_uuid)).values()} != {c["uuid"] for c in chats}:
+                return False
             for chat in chats:
                 listed = await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat["uuid"]})
                 if [m["status"] for m in listed.json()["messages"]] != ["success", "success"]:
@@ -511,12 +568,53 @@ async def test_cron_trigger_fires_once_per_tick_with_two_instances(cluster: Clus
     finally:
         cluster.llm.default = None
     assert all(c["trigger"] == {"type": "schedule"} for c in chats)
+    texts = set()
     for chat in chats:
         listed = (await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat["uuid"]})).json()
-        assert listed["messages"][0]["parts"] == [{"type": "text", "text": "scheduled hello"}]
+        texts.add(listed["messages"][0]["parts"][0]["text"])
+        assert listed["messages"][1]["parts"][-1]["text"] == "tick"
+    assert "scheduled hello" in texts and texts <= {"scheduled hello", "changed hello"}
     ticks = await cluster.ticks(agent_uuid)
     assert len(ticks) == len(set(ticks)) == len(chats), "a tick fired twice (or made no chat)"
     assert {str(c) for c in ticks.values()} == {c["uuid"] for c in chats}
+    deleted = await cluster.client.delete(f"/v1/ai/agents/{agent_uuid}")
+    assert deleted.status_code in (200, 204)
+
+    async def none_left() -> bool:
+        return await ids() == set()
+
+    await wait_until(none_left, timeout=30)  # else: the heartbeat's schedule outlived its agent
+
+
+async def test_heartbeat_schedule_wakes_a_chat(cluster: Cluster) -> None:
+    """A deployed release's heartbeat on Temporal (every 3 shortened minutes = 3 s): the agent's
+    finished chat gets the prompt as a user message, answered on the workers."""
+    created = await cluster.client.post("/v1/ai/agents", json={"name": "Pulse"})
+    agent_uuid = created.json()["agent"]["uuid"]
+    cluster.llm.default = Reply(text="quiet")
+    try:
+        chat_uuid = new_uuid()
+        body = stream_body(chat_uuid, "hello", agentUuid=agent_uuid, chatTrigger={"type": "app"})
+        heartbeat = {"intervalMinutes": 3, "maxMessages": 1, "prompt": "Any news?"}
+        deploy = {"agentUuid": agent_uuid, "heartbeat": heartbeat}
+        assert (await cluster.client.post("/v1/ai/releases/deployDraft", json=deploy)).status_code == 200
+        async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+            assert r.status_code == 200
+            await read_stream(r)
+
+        async def woken() -> bool:
+            listed = await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})
+            messages = listed.json()["messages"]
+            return len(messages) == 4 and messages[-1]["status"] == "success"
+
+        await wait_until(woken, timeout=120)
+    finally:
+        cluster.llm.default = None
+    listed = (await cluster.client.get("/v1/ai/messages/list", params={"chatUuid": chat_uuid})).json()["messages"]
+    assert [m["parts"][0]["text"] for m in listed if m["type"] == "user"] == ["hello", "Any news?"]
+    assert listed[-1]["temporalWorkflowId"] == f"turn-{listed[-1]['uuid']}"
+    assert [str(c) for c in (await cluster.ticks(agent_uuid)).values()] == [chat_uuid]
+    assert (await cluster.client.delete(f"/v1/ai/agents/{agent_uuid}")).status_code in (200, 204)
 
 
 async def test_api_instance_killed_mid_turn(cluster: Cluster) -> None:

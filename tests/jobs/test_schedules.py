@@ -18,7 +18,7 @@ from cargohold.settings import Settings
 
 from ..conftest import MakeTenant, Tenant
 from ..fakes.fake_llm import FakeLLM, Reply
-from ..harness import Server, start_server, wait_until
+from ..harness import Server, new_uuid, start_server, stream_body, stream_turn, wait_until
 
 
 @pytest.fixture
@@ -101,3 +101,52 @@ def test_last_tick(expression: str, moment: datetime, last: datetime) -> None:
 def test_bad_expressions(expression: str) -> None:
     with pytest.raises(CronError):
         Cron.parse(expression)
+
+
+async def test_heartbeat_wakes_idle_chats_once_per_tick(quiet: Server, make_tenant: MakeTenant, llm: FakeLLM) -> None:
+    """A deployed release's heartbeat: every `intervalMinutes` from its deployment, each finished
+    chat of the agent gets the prompt as a user message, once per tick however many passes look (as
+    two instances would), at most `maxMessages` times per chat; `draft` chats are left alone."""
+    tenant = await make_tenant(quiet)
+    client, state = tenant.client, quiet.state
+    agent = (await client.post("/v1/ai/agents", json={"name": "Pulse"})).json()["agent"]
+    heartbeat = {"intervalMinutes": 30, "maxMessages": 2, "prompt": "Any news?"}
+    bad = await client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent["uuid"], "heartbeat": {"x": 1}})
+    assert bad.status_code == 400 and "heartbeat" in bad.json()["errorMessage"]
+    deployed = await client.post(
+        "/v1/ai/releases/deployDraft", json={"agentUuid": agent["uuid"], "heartbeat": heartbeat}
+    )
+    assert deployed.status_code == 200, deployed.text
+    assert deployed.json()["release"]["heartbeat"] == heartbeat
+    llm.default = Reply(text="All quiet.")
+    chats = []
+    for trigger in ("app", "app", "draft"):
+        chat = new_uuid()
+        body = stream_body(chat, "hi", agentUuid=agent["uuid"], chatTrigger={"type": trigger})
+        sent, _ = await stream_turn(client, body)
+        assert sent.status_code == 200
+        chats.append(chat)
+
+    async def statuses(chat: str) -> list[tuple[str, str]]:
+        listed = (await client.get("/v1/ai/messages/list", params={"chatUuid": chat})).json()["messages"]
+        return [(m["type"], m["status"]) for m in listed]
+
+    async def settled() -> bool:
+        return all([all(s == "success" for _, s in await statuses(c)) for c in chats])
+
+    await wait_until(settled, timeout=30)
+    start = datetime.fromisoformat(deployed.json()["release"]["deployedAt"])
+    assert await fire_due(state, start + timedelta(minutes=29)) == []  # no tick yet
+    tick = start + timedelta(minutes=31)
+    passes = await asyncio.gather(fire_due(state, tick), fire_due(state, tick), fire_due(state, tick))
+    woken = sorted(str(c) for p in passes for c in p)
+    assert woken == sorted(chats[:2]), "each chat once; the draft chat never"
+    await wait_until(settled, timeout=30)
+    assert await fire_due(state, tick + timedelta(minutes=20)) == []  # the same tick
+    assert len(await fire_due(state, tick + timedelta(minutes=30))) == 2  # the next one
+    await wait_until(settled, timeout=30)
+    assert await fire_due(state, tick + timedelta(minutes=60)) == []  # maxMessages reached
+    for chat in chats[:2]:
+        listed = (await client.get("/v1/ai/messages/list", params={"chatUuid": chat})).json()["messages"]
+        assert [m["parts"][0]["text"] for m in listed if m["type"] == "user"] == ["hi", "Any news?", "Any news?"]
+    assert len(await statuses(chats[2])) == 2

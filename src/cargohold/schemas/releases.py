@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .actions import WithActions
 from .common import UUID4, CamelModel, RequestModel
@@ -15,6 +15,7 @@ from .safe import FreeJsonObject, FreeJsonObjects
 from .secrets import MaskedActions, MaskedMcpClients
 
 __all__ = [
+    "Heartbeat",
     "Release",
     "ReleaseDeploy",
     "ReleaseDraftUpdate",
@@ -33,6 +34,18 @@ class ReleaseOptions(RequestModel):
     model_uuids_by_integration_slug: dict[str, UUID4] | None = None
 
 
+class Heartbeat(CamelModel):
+    """A release's heartbeat (jobs/schedules.py): every `intervalMinutes`, each chat of the agent that
+    is not answering gets `prompt` as a user message (a default prompt when null), at most
+    `maxMessages` times per chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: int = Field(ge=1, le=525_600, description="Minutes between two wake-ups (at most a year).")
+    max_messages: int = Field(ge=1, le=10_000, description="How many times one chat is woken at most.")
+    prompt: str | None = Field(default=None, min_length=1, max_length=20_000)
+
+
 class ReleaseConfigIn(WithActions):
     """The editable configuration of a draft. An omitted field keeps its value."""
 
@@ -49,7 +62,7 @@ class ReleaseConfigIn(WithActions):
     connector_uuid: UUID4 | None = None
     language_model_slug: str | None = Field(default=None, max_length=200)
     output: FreeJsonObject | None = None
-    heartbeat: FreeJsonObject | None = None
+    heartbeat: Heartbeat | None = None
     evaluator: FreeJsonObject | None = None
     options: ReleaseOptions | None = None
 

@@ -70,6 +70,7 @@ async def create_agent(state: AppState, who: Principal, body: AgentCreate) -> Ag
         session.add(agent)
         await session.flush()
         session.add(draft)
+    await state.schedules.agent_changed(agent.uuid)
     return agent, None
 
 
@@ -111,10 +112,13 @@ async def update_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID, b
             agent.template = body.template
         agent.updated_at = utcnow()
         await session.flush()
-        return await _view(session, agent)
+        view = await _view(session, agent)
+    await state.schedules.agent_changed(agent_uuid)
+    return view
 
 
 async def delete_agent(state: AppState, who: Principal, agent_uuid: uuid.UUID) -> None:
     async with state.sessions() as session, session.begin():
         agent = await require_agent(session, who, agent_uuid, for_update=True)
         agent.deleted_at = utcnow()
+    await state.schedules.agent_changed(agent_uuid)

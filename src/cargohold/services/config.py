@@ -37,8 +37,8 @@ __all__ = [
 
 
 def refuse_unsupported(**nullable: Any) -> None:
-    """Structured output, heartbeats, evaluators and skills arrive in later cargohold versions: a
-    non-empty value is a 400, never ignored."""
+    """Structured output, evaluators and skills arrive in later cargohold versions: a non-empty
+    value is a 400, never ignored. (A release's `heartbeat` is served: schemas/releases.Heartbeat.)"""
     for name, value in nullable.items():
         if value:
             raise BadRequest(f"`{name}` is not supported by this cargohold version yet; send null or omit it")

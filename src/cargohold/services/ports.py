@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from ..stream.publisher import StreamPublisher
 
-__all__ = ["Executor", "PreparedTurn", "ToolRunner", "TurnDeps"]
+__all__ = ["Executor", "NoSchedules", "PreparedTurn", "ScheduleSync", "ToolRunner", "TurnDeps"]
 
 
 @dataclass(slots=True)
@@ -51,6 +51,20 @@ class Executor(Protocol):
     def is_running(self, message_uuid: uuid.UUID) -> bool:
         """True when this process runs the turn now (its late lease is overload, not death)."""
         ...
+
+
+class ScheduleSync(Protocol):
+    """Told after an agent's triggers or deployed release may have changed (created, updated,
+    deleted, deployed): with Temporal, its Schedules follow (`jobs/temporal/schedules.py`)."""
+
+    async def agent_changed(self, agent_uuid: uuid.UUID) -> None: ...
+
+
+class NoSchedules:
+    """In process: the scheduler reads the agents on each pass; nothing to keep in step."""
+
+    async def agent_changed(self, agent_uuid: uuid.UUID) -> None:
+        return None
 
 
 class ToolRunner(Protocol):

@@ -98,12 +98,10 @@ async def _draft_for_update(session: AsyncSession, who: Principal, agent_uuid: u
 
 async def _apply(state: AppState, session: AsyncSession, who: Principal, draft: Release, body: ReleaseConfigIn) -> None:
     """Validate every given field first, then set them: a refused update changes nothing."""
-    refuse_unsupported(
-        output=body.output,
-        heartbeat=body.heartbeat,
-        evaluator=body.evaluator,
-    )
+    refuse_unsupported(output=body.output, evaluator=body.evaluator)
     values: dict[str, Any] = {}
+    if "heartbeat" in body.model_fields_set:  # jobs/schedules.py wakes the deployed release's chats
+        values["heartbeat"] = body.heartbeat.model_dump(mode="json", by_alias=True) if body.heartbeat else None
     if body.integration_slug is not None or body.language_model_slug is not None or body.connector_uuid is not None:
         # The draft's connector stays while the integration does; only a connector named is stored
         # (without one, each turn takes the workspace's default connector at its time).
@@ -212,7 +210,8 @@ async def deploy_draft(state: AppState, who: Principal, body: ReleaseDeploy) -> 
         agent.deployed_release_uuid = draft.uuid
         agent.updated_at = now
         await session.flush()
-        return draft
+    await state.schedules.agent_changed(body.agent_uuid)  # its cron triggers and heartbeat
+    return draft
 
 
 def _new_draft(deployed: Release, who: Principal) -> Release:

@@ -33,6 +33,7 @@ from .activities import TurnActivities
 from .background import ToolRunActivities
 from .children import SubagentActivities
 from .executor import connect
+from .schedules import ScheduleActivities, ScheduledWorkflow
 from .workflows import SubagentWorkflow, ToolRunWorkflow, TurnWorkflow
 
 __all__ = ["WorkerConfigError", "run_worker"]
@@ -88,10 +89,11 @@ async def run_worker(settings: Settings) -> None:
     activities = TurnActivities(deps, broker, client)
     subagents = SubagentActivities(deps, client)  # sub-agents' turns (child workflows)
     tool_runs = ToolRunActivities(deps, client)  # `waitUntilFinished: false` tool runs
+    ticks = ScheduleActivities.for_worker(deps, engine, broker, client)  # scheduled agents (issue 13)
     worker = Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[TurnWorkflow, SubagentWorkflow, ToolRunWorkflow],
+        workflows=[TurnWorkflow, SubagentWorkflow, ToolRunWorkflow, ScheduledWorkflow],
         activities=[
             activities.run_turn,
             activities.fail_turn,
@@ -99,6 +101,7 @@ async def run_worker(settings: Settings) -> None:
             subagents.fail_subagent,
             tool_runs.run_tool_run,
             tool_runs.fail_tool_run,
+            ticks.fire,
         ],
         # Unsandboxed: the workflow only calls two activities (no clock, no I/O, no randomness),
         # and the sandbox's validation adds tens of seconds to a worker's start on a loaded host.
