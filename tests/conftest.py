@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,24 @@ from .harness import Server, start_server
 # pydantic-ai's own suite: a test that reaches a provider by accident fails at once.
 pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
 
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+"""`gw0`, `gw1`... when pytest-xdist runs the suite in several processes (pyproject's `-n`), else None."""
+
+
+def _worker_database_url(url: str, worker: str) -> str:
+    """`<database>_<worker>`: each xdist worker empties and migrates a PostgreSQL database of its own."""
+    parsed = sa.make_url(url)
+    if parsed.database and not parsed.database.endswith(f"_{worker}"):
+        parsed = parsed.set(database=f"{parsed.database}_{worker}")
+    return parsed.render_as_string(hide_password=False)
+
+
+if XDIST_WORKER and os.environ.get("CARGOHOLD_TEST_DATABASE_URL"):
+    # Set before anything reads it: fixtures, other conftests and the child processes tests start.
+    os.environ["CARGOHOLD_TEST_DATABASE_URL"] = _worker_database_url(
+        os.environ["CARGOHOLD_TEST_DATABASE_URL"], XDIST_WORKER
+    )
+
 PG_URL = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CARGOHOLD_TEST_REDIS_URL")
 PG_DATA_DIR = Path(tempfile.gettempdir()) / f"cargohold-tests-pg-{os.getpid()}"
@@ -47,8 +65,54 @@ PG_SECRET_KEY = "cargohold-tests-secret-key-for-postgres"
 TEST_PRICES = {"gpt-test": ModelPrice(input=1.0, output=2.0), "*": ModelPrice(input=0.5, output=0.5)}
 
 
+async def _create_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` when it is missing (an xdist worker's own)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    parsed = sa.make_url(url)
+    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            found = await conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database})
+            if found.first() is None:
+                # Another run may create it meanwhile: fine; anything else shows at the first test.
+                with suppress(sa.exc.DBAPIError):
+                    await conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await admin.dispose()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many xdist worker processes `-n auto` (pyproject's addopts) starts: `CARGOHOLD_TEST_WORKERS`
+    (e.g. 3 for the whole suite, each worker with its own PostgreSQL database); unset, 0: the run
+    stays serial in this process, as before (a parallel whole-suite run is not yet shown to pass
+    and to pay on a loaded 2-core machine)."""
+    return int(os.environ.get("CARGOHOLD_TEST_WORKERS") or 0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if XDIST_WORKER and PG_URL:
+        import asyncio
+
+        asyncio.run(_create_database(PG_URL))
+
+
+ONE_WORKER_MODULES = (
+    "tests/web/",
+    "tests/caps/",
+    "tests/capabilities/test_code_interpreter.py",
+    "tests/drills/test_temporal.py",
+)
+"""Modules whose servers (or Temporal cluster, or browser) are module-scoped fixtures: under xdist's
+`--dist loadgroup` each runs whole on one worker, so its fixtures start once."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module.startswith(ONE_WORKER_MODULES):
+            item.add_marker(pytest.mark.xdist_group(module))
         if "backend" in getattr(item, "fixturenames", ()) and "postgres" in item.name:
             item.add_marker(pytest.mark.postgres)
 

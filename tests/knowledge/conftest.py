@@ -16,6 +16,8 @@ from cargohold.db.migrate import upgrade
 from cargohold.knowledge.embeddings import LocalEmbedder
 from cargohold.store.workspaces import create_workspace
 
+from ..conftest import Shared
+
 PG_SECRET_KEY = "cargohold-tests-secret-key-for-postgres"  # as tests/conftest.py
 
 
@@ -35,9 +37,9 @@ _MIGRATED: set[str] = set()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def index_db(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[IndexDb]:
-    """A migrated database (SQLite in a temp dir, or the PostgreSQL of CARGOHOLD_TEST_DATABASE_URL)
-    with two fresh workspaces."""
+async def index_db(request: pytest.FixtureRequest, tmp_path, shared: Shared) -> AsyncIterator[IndexDb]:
+    """A migrated database (SQLite in a temp dir: a copy of the session's migrated file; or the
+    PostgreSQL of CARGOHOLD_TEST_DATABASE_URL) with two fresh workspaces."""
     if request.param == "postgres":
         url = os.environ.get("CARGOHOLD_TEST_DATABASE_URL")
         if not url:
@@ -47,9 +49,8 @@ async def index_db(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[In
             await upgrade(engine)
             _MIGRATED.add(url)
     else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}"
-        engine = make_engine(url)
-        await upgrade(engine)
+        await shared.sqlite_copy(tmp_path / "knowledge.db")
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}")
     sessions = make_session_factory(engine)
     async with sessions() as session, session.begin():
         workspaces = [(await create_workspace(session, name))[0].uuid for name in ("a", "b")]
