@@ -190,3 +190,29 @@ class TestImages:
         (image,) = image_parts(llm.requests[0])
         assert image["image_url"]["url"] == f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
         assert "file_search" not in str(llm.requests[0]["messages"])
+
+    def test_a_model_without_image_input_gets_a_note_instead(self) -> None:
+        from pydantic_ai.messages import BinaryContent, ModelRequest, UserPromptPart
+
+        from cargohold.runtime.history import to_model_messages
+
+        encoded = base64.b64encode(PNG).decode()
+        parts = [
+            {"type": "text", "text": "What is in this picture?"},
+            {
+                "type": "file",
+                "mediaType": "image/png",
+                "filename": "dot.png",
+                "url": f"data:image/png;base64,{encoded}",
+            },
+        ]
+
+        def contents(images: bool) -> list[Any]:
+            (request,) = to_model_messages([(new_uuid(), "user", parts)], images=images)
+            assert isinstance(request, ModelRequest)
+            return [c for p in request.parts if isinstance(p, UserPromptPart) for c in p.content]
+
+        assert any(isinstance(c, BinaryContent) and c.data == PNG for c in contents(True))
+        text_only = contents(False)
+        assert not any(isinstance(c, BinaryContent) for c in text_only)
+        assert any("dot.png" in c and "cannot see images" in c for c in text_only if isinstance(c, str))
