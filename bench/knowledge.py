@@ -40,7 +40,7 @@ from cargohold.db.tables import KnowledgeChunk
 from cargohold.knowledge.chunking import chunk_sections
 from cargohold.knowledge.embeddings import LOCAL_MODEL, LocalEmbedder
 from cargohold.knowledge.extract import extract, sniff_media_type
-from cargohold.knowledge.index import _bump_version, replace_file_chunks, search
+from cargohold.knowledge.index import _bump_version, keyword_search, replace_file_chunks, search, vector_search
 from cargohold.store.workspaces import create_workspace
 
 QUERIES = ["remote work policy for staff", "SKU-4471", "refrigerated container failure", "backup retention days"]
@@ -175,6 +175,21 @@ async def bench_search(url: str, chunks: int, reset: bool, rounds: int) -> None:
         print(
             f"search ({label}, {len(times)} queries): p50 {1000 * statistics.median(times):.1f} ms,"
             f" p95 {1000 * times[int(len(times) * 0.95)]:.1f} ms; load average {os.getloadavg()[0]:.1f}"
+        )
+    for leg in ("keyword", "vector"):
+        times = []
+        for _ in range(rounds):
+            for q in QUERIES:
+                async with sessions() as session:
+                    t = time.perf_counter()
+                    if leg == "keyword":
+                        await keyword_search(session, ws, q, file_uuids=None, limit=50)
+                    else:
+                        await vector_search(session, embedder, ws, q, file_uuids=None, limit=50)
+                    times.append(time.perf_counter() - t)
+        print(
+            f"{leg} leg alone (whole workspace): p50 {1000 * statistics.median(times):.1f} ms;"
+            f" load average {os.getloadavg()[0]:.1f}"
         )
     print(f"query embedding (local model): p50 {1000 * statistics.median(embed_times):.0f} ms")
     await engine.dispose()

@@ -144,3 +144,75 @@ class TestFileSearch:
             ours.client, {**stream_body(None, "What is the wifi password?"), "capabilities": [{"slug": "fileSearch"}]}
         )
         assert results_of(chunks, "w2") == []  # another chat never sees this chat's attachments
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def image_parts(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `image_url` content parts of the user messages the fake model server received."""
+    return [
+        part
+        for message in request["messages"]
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for part in message["content"]
+        if part.get("type") == "image_url"
+    ]
+
+
+class TestImages:
+    async def test_an_attached_image_reaches_the_model_as_an_image(self, ours: Tenant, llm: FakeLLM) -> None:
+        encoded = base64.b64encode(PNG).decode()
+        chat = new_uuid()
+        llm.script(Reply(text="A red dot."))
+        body = stream_body(chat, "What is in this picture?")
+        body["parts"].append(
+            {"type": "file", "mediaType": "image/png", "filename": "dot.png", "url": f"data:image/png;base64,{encoded}"}
+        )
+        response, _ = await stream_turn(ours.client, body)
+        assert response.status_code == 200, response.text
+        (image,) = image_parts(llm.requests[0])
+        assert image["image_url"]["url"] == f"data:image/png;base64,{encoded}"
+
+    async def test_an_uploaded_image_named_by_url_reaches_the_model_as_an_image(
+        self, ours: Tenant, llm: FakeLLM
+    ) -> None:
+        file = await uploaded(ours.client, "dot.png", PNG)
+        chat = new_uuid()
+        llm.script(Reply(text="A red dot."))
+        body = stream_body(chat, "What is in this picture?")
+        url = f"/v1/content/files/{file['uuid']}/raw"
+        body["parts"].append({"type": "file", "mediaType": "image/png", "filename": "dot.png", "url": url})
+        response, _ = await stream_turn(ours.client, body)
+        assert response.status_code == 200, response.text
+        (image,) = image_parts(llm.requests[0])
+        assert image["image_url"]["url"] == f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
+        assert "file_search" not in str(llm.requests[0]["messages"])
+
+    def test_a_model_without_image_input_gets_a_note_instead(self) -> None:
+        from pydantic_ai.messages import BinaryContent, ModelRequest, UserPromptPart
+
+        from cargohold.runtime.history import to_model_messages
+
+        encoded = base64.b64encode(PNG).decode()
+        parts = [
+            {"type": "text", "text": "What is in this picture?"},
+            {
+                "type": "file",
+                "mediaType": "image/png",
+                "filename": "dot.png",
+                "url": f"data:image/png;base64,{encoded}",
+            },
+        ]
+
+        def contents(images: bool) -> list[Any]:
+            (request,) = to_model_messages([(new_uuid(), "user", parts)], images=images)
+            assert isinstance(request, ModelRequest)
+            return [c for p in request.parts if isinstance(p, UserPromptPart) for c in p.content]
+
+        assert any(isinstance(c, BinaryContent) and c.data == PNG for c in contents(True))
+        text_only = contents(False)
+        assert not any(isinstance(c, BinaryContent) for c in text_only)
+        assert any("dot.png" in c and "cannot see images" in c for c in text_only if isinstance(c, str))

@@ -143,6 +143,12 @@ GOLDEN = [
     Question("nw-backups", "nw-backups bucket", "identifier"),
     Question("db.internal", "db.internal", "identifier"),
     Question("#ops-oncall", "#ops-oncall", "identifier"),
+    # Identifiers inside a sentence, and paraphrases sharing common words with other passages.
+    Question("what does policy HR-207 say about presents from suppliers", "Policy HR-207", "identifier"),
+    Question("the printer shows E-1024, what now", "E-1024 means the label printer", "identifier"),
+    Question("what happened in incident INC-9042", "Incident INC-9042", "identifier"),
+    Question("how many pallets fit in the new warehouse in Poland", "Warehouse WH-12", "paraphrase"),
+    Question("what does the company put towards my retirement", "pension plan", "paraphrase"),
 ]
 
 _FILLER_WORDS = [

@@ -3,7 +3,8 @@ files of the chat: their bytes go to the blob store before the message's transac
 are added inside it (so a refused message leaves nothing), and the part then points at the file
 (`url: /v1/content/files/<uuid>/raw`) instead of carrying its bytes. Documents are indexed and
 searched by the `fileSearch` capability; images stay inline in the part, so models that take
-images get them (as pydantic-ai `BinaryContent`) from the chat's history.
+images get them (as pydantic-ai `BinaryContent`) from the chat's history. A part naming an image
+file already uploaded to the workspace is inlined the same way (a model cannot fetch our URL).
 
 A part whose url is already a file of this workspace (`.../v1/content/files/<uuid>/raw` or
 `.../v1/ai/files/<uuid>`) is kept as it is; another workspace's file is a 400.
@@ -82,8 +83,15 @@ async def prepare_attachments(
                 continue
             url: str = part["url"]
             if (named := attachment_uuid(url)) is not None:
-                if await store.get_file(session, who.workspace_uuid, named) is None:
+                if (stored := await store.get_file(session, who.workspace_uuid, named)) is None:
                     raise BadRequest(f"a `file` part names file {named}, which is not a file of this workspace")
+                if stored.content_type.startswith("image/") and stored.size <= settings.max_upload_bytes:
+                    # The model cannot fetch our URL: an image goes to it inline, as a pasted one does.
+                    data = await blobs.read(stored.blob_key)
+                    encoded = base64.b64encode(data).decode()
+                    url = f"data:{stored.content_type};base64,{encoded}"
+                    out.parts.append({**part, "url": url, "mediaType": stored.content_type})
+                    continue
                 out.parts.append(part)
                 continue
             if not url.startswith("data:"):

@@ -190,7 +190,9 @@ class TurnRun:
         agent = build_agent(
             AgentSpec(
                 model=model,
-                history=to_model_messages(turn.history),
+                history=to_model_messages(
+                    turn.history, images=resolved.model.profile.get("supports_image_input", True)
+                ),
                 toolsets=toolsets,
                 builtin_tools=sources.builtin_tools,
                 system_prompt=config.system_prompt,

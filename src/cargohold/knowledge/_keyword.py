@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import KnowledgeChunk as C
 
-__all__ = ["keyword_ids", "query_terms"]
+__all__ = ["keyword_hits", "keyword_ids", "query_terms"]
 
 MAX_TERMS = 32
 COMMON_TERM_CHUNKS = 2000
@@ -50,6 +50,15 @@ async def keyword_ids(
     session: AsyncSession, workspace_uuid: UUID, query: str, file_uuids: Collection[UUID] | None, limit: int
 ) -> list[int]:
     """Chunk ids of the workspace matching `query`'s words, best first."""
+    return [chunk_id for chunk_id, _ in await keyword_hits(session, workspace_uuid, query, file_uuids, limit)]
+
+
+async def keyword_hits(
+    session: AsyncSession, workspace_uuid: UUID, query: str, file_uuids: Collection[UUID] | None, limit: int
+) -> list[tuple[int, float]]:
+    """(chunk id, coverage) of the workspace's chunks matching `query`'s words, best first.
+    Coverage is the share (0-1] of the query's searched words the chunk holds: hybrid search lets
+    only chunks holding at least half of them vote (`index.MIN_KEYWORD_COVERAGE`)."""
     terms = query_terms(query)
     if not terms or (file_uuids is not None and not file_uuids):
         return []
@@ -59,11 +68,19 @@ async def keyword_ids(
     sqlite = session.get_bind().dialect.name == "sqlite"
     rare = [t for t in terms if await _chunks_with(session, sqlite, t, COMMON_TERM_CHUNKS + 1) <= COMMON_TERM_CHUNKS]
     words, joiner = (rare, "OR") if rare else (terms, "AND")
+    counted = words if joiner == "OR" and len(words) > 1 else []
     if sqlite:
         fts = sa.table("knowledge_chunks_fts", sa.column("rowid"))
+
+        def has(n: int, term: str) -> sa.ColumnElement[Any]:
+            matching = sa.select(fts.c.rowid).where(
+                sa.text(f"knowledge_chunks_fts MATCH :term{n}").bindparams(**{f"term{n}": f'"{term}"'})
+            )
+            return sa.cast(C.id.in_(matching.scalar_subquery()), sa.Integer)
+
         match = f" {joiner} ".join(f'"{term}"' for term in words)
         stmt = (
-            sa.select(C.id)
+            sa.select(C.id, *[has(n, t) for n, t in enumerate(counted)])
             .select_from(fts.join(C, C.id == fts.c.rowid))
             .where(sa.text("knowledge_chunks_fts MATCH :match").bindparams(match=match), *scope)
             .order_by(sa.text("bm25(knowledge_chunks_fts)"))
@@ -73,12 +90,13 @@ async def keyword_ids(
         vector = _TEXT_SEARCH
         tsquery = _tsquery((" | " if joiner == "OR" else " & ").join(words))
         stmt = (
-            sa.select(C.id)
+            sa.select(C.id, *[sa.cast(vector.op("@@")(_tsquery(t)), sa.Integer) for t in counted])
             .where(vector.op("@@")(tsquery), *scope)
             .order_by(sa.func.ts_rank_cd(vector, tsquery).desc(), C.id)
             .limit(limit)
         )
-    return list((await session.execute(stmt)).scalars())
+    rows = (await session.execute(stmt)).all()
+    return [(row[0], sum(row[1:]) / len(counted) if counted else 1.0) for row in rows]
 
 
 _TEXT_SEARCH: sa.ColumnElement[Any] = sa.literal_column("knowledge_chunks.text_search")

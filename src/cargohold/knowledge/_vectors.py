@@ -10,6 +10,7 @@ the cache is read whole for that search. Vectors are L2-normalised, so cosine is
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Collection
@@ -26,6 +27,9 @@ from ..db.tables import KnowledgeIndexVersion as V
 
 __all__ = ["VectorCache", "default_cache"]
 
+THREAD_ROWS = 20_000
+"""From this many rows, the product runs in a thread (the event loop keeps serving)."""
+
 
 @dataclass
 class _Entry:
@@ -33,6 +37,21 @@ class _Entry:
     ids: npt.NDArray[np.int64]
     files: npt.NDArray[np.bytes_]
     matrix: npt.NDArray[np.float32]
+    """C-contiguous float32, one L2-normalised row per chunk."""
+    _codes: tuple[dict[bytes, int], npt.NDArray[np.int32]] | None = None
+
+    def rows_of(self, file_uuids: Collection[UUID]) -> npt.NDArray[np.bool_]:
+        """The mask of the rows of `file_uuids`: a lookup by small integer per row (a file's code),
+        computed once per entry, instead of comparing 16-byte keys of every row on each search."""
+        if self._codes is None:
+            uniques, inverse = np.unique(self.files, return_inverse=True)
+            self._codes = ({bytes(u): n for n, u in enumerate(uniques)}, inverse.astype(np.int32).reshape(-1))
+        index, codes = self._codes
+        wanted = np.zeros(len(index) + 1, dtype=np.bool_)
+        for file_uuid in file_uuids:
+            wanted[index.get(file_uuid.bytes, len(index))] = True
+        wanted[len(index)] = False
+        return wanted[codes]
 
 
 class VectorCache:
@@ -40,6 +59,17 @@ class VectorCache:
         self.max_rows = max_rows
         self._entries: OrderedDict[tuple[str, UUID, str, int], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+
+    def sized(self, max_rows: int) -> VectorCache:
+        """This cache, holding at most `max_rows` vectors from now on (`knowledge_vector_cache_rows`)."""
+        with self._lock:
+            self.max_rows = max_rows
+            self._evict()
+        return self
+
+    def _evict(self) -> None:
+        while self._entries and sum(e.ids.shape[0] for e in self._entries.values()) > self.max_rows:
+            self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
@@ -58,17 +88,10 @@ class VectorCache:
     ) -> list[tuple[int, float]]:
         """(chunk id, cosine) of the workspace's closest chunks embedded by `model`, best first."""
         entry = await self._entry(session, workspace_uuid, model, int(query.shape[0]))
-        matrix, ids = entry.matrix, entry.ids
-        if file_uuids is not None:
-            mask = np.isin(entry.files, np.array([u.bytes for u in file_uuids], dtype="S16"))
-            matrix, ids = matrix[mask], ids[mask]
-        if not len(ids):
-            return []
-        scores = matrix @ query
-        top = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        found = [(int(ids[i]), float(scores[i])) for i in top]
-        return [hit for hit in found if min_score is None or hit[1] >= min_score]
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        if len(entry.ids) >= THREAD_ROWS:  # milliseconds of BLAS: off the event loop
+            return await asyncio.to_thread(_nearest, entry, query, file_uuids, limit, min_score)
+        return _nearest(entry, query, file_uuids, limit, min_score)
 
     async def _entry(self, session: AsyncSession, workspace_uuid: UUID, model: str, dimensions: int) -> _Entry:
         key = (str(session.get_bind().engine.url), workspace_uuid, model, dimensions)
@@ -86,9 +109,35 @@ class VectorCache:
             with self._lock:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
-                while sum(e.ids.shape[0] for e in self._entries.values()) > self.max_rows:
-                    self._entries.popitem(last=False)
+                self._evict()
         return entry
+
+
+def _nearest(
+    entry: _Entry,
+    query: npt.NDArray[np.float32],
+    file_uuids: Collection[UUID] | None,
+    limit: int,
+    min_score: float | None,
+) -> list[tuple[int, float]]:
+    matrix, ids = entry.matrix, entry.ids
+    if file_uuids is None:
+        scores = matrix @ query
+    else:
+        mask = entry.rows_of(file_uuids)
+        selected = np.flatnonzero(mask)
+        if len(selected) * 4 < len(ids):  # a few files: gather their rows
+            scores, ids = matrix[selected] @ query, ids[selected]
+        else:  # most of the workspace: score every row, drop the others
+            scores = matrix @ query
+            scores[~mask] = -np.inf
+            limit = min(limit, len(selected))
+    if not len(ids) or limit < 1:
+        return []
+    top = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    found = [(int(ids[i]), float(scores[i])) for i in top]
+    return [hit for hit in found if min_score is None or hit[1] >= min_score]
 
 
 async def _refresh(
@@ -116,7 +165,7 @@ async def _refresh(
     if old is not None:
         ids, files = np.concatenate([old.ids, ids]), np.concatenate([old.files, files])
         matrix = np.concatenate([old.matrix, matrix])
-    return _Entry(version, ids, files, matrix)
+    return _Entry(version, ids, files, np.ascontiguousarray(matrix, dtype=np.float32))
 
 
 default_cache = VectorCache()

@@ -8,7 +8,8 @@ Writes flush and never commit (the caller's transaction): a file's old chunks ar
 transaction that inserts its new ones, so no search sees both, nor the old text after the commit.
 
 Search runs two legs over the workspace (narrowed to `file_uuids` when given) and fuses them by
-reciprocal rank (RRF, k=60): keyword (`_keyword.py`: FTS5 bm25 / PostgreSQL ts_rank_cd) and vector
+reciprocal rank (RRF, k=60; the keyword leg votes only for chunks holding at least half of the
+query's searched words, `MIN_KEYWORD_COVERAGE`): keyword (`_keyword.py`: FTS5 bm25 / PostgreSQL ts_rank_cd) and vector
 (`_vectors.py`: brute-force cosine in numpy over an in-memory matrix of the workspace's vectors).
 `min_score` is a cosine threshold on the vector leg, applied before fusion: RRF scores (about
 0.016-0.033) are not comparable to cosine. Only chunks embedded by the current model take part in
@@ -18,6 +19,7 @@ search logs a warning and answers from the keyword leg alone rather than with no
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import KnowledgeChunk as C
 from ..db.tables import KnowledgeIndexVersion as V
-from ._keyword import keyword_ids
+from ._keyword import keyword_hits, keyword_ids
 from ._vectors import VectorCache, default_cache
 from .chunking import Chunk
 from .embeddings import Embedder, EmbeddingFailed
@@ -52,6 +54,20 @@ log = logging.getLogger(__name__)
 RRF_K = 60
 CANDIDATES = 50
 """Each leg proposes this many chunks (at least top_k) for fusion."""
+MIN_KEYWORD_COVERAGE = 0.5
+"""In fusion, the keyword leg votes only for chunks holding at least this share of the query's
+searched words ("minimum should match", as Lucene has it). RRF rewards chunks both legs found: a
+chunk sharing one common word with a question ("work", "company") would otherwise outvote the
+vector leg's best passage just by also being somewhere in its list. The keyword leg alone still
+ranks every chunk holding any of the words."""
+
+
+async def _embed_query(embedder: Embedder, query: str) -> npt.NDArray[np.float32] | None:
+    try:
+        return await embedder.embed_query(query)
+    except EmbeddingFailed as exc:
+        log.warning("knowledge search without its vector leg: %s", exc)
+        return None
 
 
 @dataclass
@@ -176,23 +192,30 @@ async def search(
     if not query.strip() or top_k < 1:
         return []
     candidates = max(CANDIDATES, top_k)
-    keyword = await keyword_search(session, workspace_uuid, query, file_uuids=file_uuids, limit=candidates)
+    cache = cache or default_cache
+    no_files = file_uuids is not None and not file_uuids
+    # The query's embedding (a thread, or a remote call) runs while the keyword leg reads.
+    embedding = None if no_files else asyncio.ensure_future(_embed_query(embedder, query))
     try:
-        vector = await vector_search(
+        keyword = await keyword_hits(session, workspace_uuid, query, file_uuids, candidates)
+    except BaseException:
+        if embedding is not None:
+            embedding.cancel()
+        raise
+    vector: list[tuple[int, float]] = []
+    if embedding is not None and (query_vector := await embedding) is not None:
+        vector = await cache.nearest(
             session,
-            embedder,
             workspace_uuid,
-            query,
+            query_vector,
+            model=embedder.name,
             file_uuids=file_uuids,
             limit=candidates,
             min_score=min_score,
-            cache=cache,
         )
-    except EmbeddingFailed as exc:
-        log.warning("knowledge search without its vector leg: %s", exc)
-        vector = []
     fused: dict[int, float] = {}
-    for rank, chunk_id in enumerate(keyword, 1):
+    voters = [chunk_id for chunk_id, coverage in keyword if coverage >= MIN_KEYWORD_COVERAGE]
+    for rank, chunk_id in enumerate(voters, 1):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
     for rank, (chunk_id, _) in enumerate(vector, 1):
         fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
@@ -204,7 +227,7 @@ async def search(
     )
     found = {row[0]: row for row in rows}
     cosine = dict(vector)
-    ranks = {chunk_id: rank for rank, chunk_id in enumerate(keyword, 1)}
+    ranks = {chunk_id: rank for rank, (chunk_id, _) in enumerate(keyword, 1)}
     hits = [
         Hit(found[i][1], found[i][2], found[i][3], fused[i], i, cosine.get(i), ranks.get(i)) for i in best if i in found
     ]

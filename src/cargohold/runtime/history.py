@@ -32,11 +32,14 @@ _UI_MESSAGE = TypeAdapter(UIMessage)
 _TERMINAL_TOOL_STATES = {"output-available", "output-error", "output-denied"}
 
 
-def to_model_messages(stored: Sequence[tuple[str, str, list[dict[str, Any]]]]) -> list[ModelMessage]:
-    """`stored` is (uuid, type, parts) per message, oldest first."""
+def to_model_messages(
+    stored: Sequence[tuple[str, str, list[dict[str, Any]]]], *, images: bool = True
+) -> list[ModelMessage]:
+    """`stored` is (uuid, type, parts) per message, oldest first. `images`: whether the model takes
+    images (its profile's `supports_image_input`); if not, an attached image becomes a short note."""
     ui: list[UIMessage] = []
     for message_uuid, kind, parts in stored:
-        loadable = _loadable(message_uuid, parts)
+        loadable = _loadable(message_uuid, parts, images)
         if not loadable:
             continue
         role = "assistant" if kind == "assistant" else "user"
@@ -56,7 +59,7 @@ def to_model_messages(stored: Sequence[tuple[str, str, list[dict[str, Any]]]]) -
     return close_unanswered_tool_calls(messages)
 
 
-def _loadable(message_uuid: str, parts: Any) -> list[dict[str, Any]]:
+def _loadable(message_uuid: str, parts: Any, images: bool = True) -> list[dict[str, Any]]:
     """The parts a model can be given. Tool parts that never reached a result become error
     results, so the adapter keeps the call paired; parts still streaming input (no input yet) are
     dropped, and so is any part without a loadable shape."""
@@ -69,6 +72,10 @@ def _loadable(message_uuid: str, parts: Any) -> list[dict[str, Any]]:
         kind = part.get("type", "")
         if kind == "file" and (attached := _attached_file(part)) is not None:
             out.append(attached)
+            continue
+        if kind == "file" and not images and str(part.get("mediaType", "")).startswith("image/"):
+            name = part.get("filename") or "an image"
+            out.append({"type": "text", "text": f"[Attached image {name!r}: this model cannot see images]"})
             continue
         if (kind.startswith("tool-") or kind == "dynamic-tool") and part.get("state") not in _TERMINAL_TOOL_STATES:
             if "input" not in part:

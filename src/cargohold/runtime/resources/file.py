@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...db.tables import StoredFile
 from ...files.embedder import shared_embedder
-from ...knowledge.index import search
+from ...knowledge.index import default_cache, search
 from ...schemas.resources import FileResource
 from ...store import files as store
 from ..context import ToolSource, TurnContext
@@ -50,7 +50,15 @@ def search_tool(name: str, description: str, files_of: FilesOf, ctx: TurnContext
             files = {f.uuid: f for f in await files_of(session)}
             hits = []
             if files:
-                hits = await search(session, embedder, ctx.workspace_uuid, query, file_uuids=list(files), top_k=TOP_K)
+                hits = await search(
+                    session,
+                    embedder,
+                    ctx.workspace_uuid,
+                    query,
+                    file_uuids=list(files),
+                    top_k=TOP_K,
+                    cache=default_cache.sized(ctx.settings.knowledge_vector_cache_rows),
+                )
         results = []
         for hit in hits:
             file = files.get(hit.file_uuid)
