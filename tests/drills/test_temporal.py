@@ -416,11 +416,6 @@ async def test_background_tool_run_survives_kill9(cluster: Cluster) -> None:
     await cluster.respawn()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="under investigation: on Temporal the stored parts began with the MCP call and the turn ended "
-    "`stop`, not `max-steps` (durable/issue 13 item 5, see the helper's report)",
-)
 async def test_max_steps_webhook_and_mcp_with_refresh(cluster: Cluster) -> None:
     """One turn on a worker: a webhook action, an MCP client whose stored access token has expired
     (refreshed once, the new tokens stored), and `maxSteps` ending the tool loop."""
