@@ -22,23 +22,19 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from pydantic_ai import models as pydantic_ai_models
 
-from cargohold.db.tables import Base
 from cargohold.settings import ModelPrice, Settings
-from cargohold.store.workspaces import create_token, create_workspace
 
-from .fakes.fake_llm import FakeLLM
-from .harness import Server, start_server
-
-# Model requests are refused unless a test asks for the fake model server (`llm`), as in
-# pydantic-ai's own suite: a test that reaches a provider by accident fails at once.
-pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
+if TYPE_CHECKING:
+    # Imported where used: xdist's controller process, which only hands tests to its workers,
+    # loads this file too, and need not load the app (seconds of CPU while the workers start).
+    from .fakes.fake_llm import FakeLLM
+    from .harness import Server
 
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 """`gw0`, `gw1`... when pytest-xdist runs the suite in several processes (pyproject's `-n`), else None."""
@@ -82,12 +78,24 @@ async def _create_database(url: str) -> None:
         await admin.dispose()
 
 
+DEFAULT_WORKERS = 2
+"""xdist worker processes for a run of the suite (or of directories): on CI's 2-core machine most of
+the suite waits on sockets and child processes: with two workers it took 575 s (at a load average
+of 12, the machine shared), against 15-21 minutes serially."""
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """How many xdist worker processes `-n auto` (pyproject's addopts) starts: `CARGOHOLD_TEST_WORKERS`
-    (e.g. 3 for the whole suite, each worker with its own PostgreSQL database); unset, 0: the run
-    stays serial in this process, as before (a parallel whole-suite run is not yet shown to pass
-    and to pay on a loaded 2-core machine)."""
-    return int(os.environ.get("CARGOHOLD_TEST_WORKERS") or 0)
+    if set (0: serial, in this process); else 2, unless the run names only test files or tests
+    (`pytest tests/api/test_chats.py`, `...::test_x`), where starting workers costs more than it
+    gains."""
+    configured = os.environ.get("CARGOHOLD_TEST_WORKERS")
+    if configured:
+        return int(configured)
+    args = [a for a in config.args if not a.startswith("-")]
+    if args and all("::" in a or a.endswith(".py") for a in args):
+        return 0
+    return DEFAULT_WORKERS
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,24 +105,74 @@ def pytest_configure(config: pytest.Config) -> None:
         asyncio.run(_create_database(PG_URL))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _refuse_model_requests() -> None:
+    """Model requests are refused unless a test asks for the fake model server (`llm`), as in
+    pydantic-ai's own suite: a test that reaches a provider by accident fails at once."""
+    from pydantic_ai import models
+
+    models.ALLOW_MODEL_REQUESTS = False
+
+
 ONE_WORKER_MODULES = (
     "tests/web/",
     "tests/caps/",
     "tests/capabilities/test_code_interpreter.py",
     "tests/drills/test_temporal.py",
 )
-"""Modules whose servers (or Temporal cluster, or browser) are module-scoped fixtures: under xdist's
-`--dist loadgroup` each runs whole on one worker, so its fixtures start once."""
+"""Modules whose servers (or Temporal cluster, or browser) are module-scoped fixtures: under xdist
+each runs whole on one worker (`ModuleGroups`), so its fixtures start once. tests/test_xdist_groups.py
+fails if a module with such a fixture is missing here."""
+
+SLOW_FIRST = ("tests/drills/",)
+"""Modules whose tests take the longest (one drill takes minutes): collected first, so that under
+xdist they start first and the short tests fill the workers' ends, instead of one drill starting
+last on one worker while the other idles."""
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0].split("@", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scheduler, with each module of `ONE_WORKER_MODULES` one unit of work (handed whole
+    to one worker) and every other test a unit of its own.
+
+    Not `@pytest.mark.xdist_group` + `--dist loadgroup`: with pytest 9 that mark does nothing
+    (xdist 3.8 tags a grouped test by assigning `item._nodeid`, which pytest 9's `Item.nodeid` no
+    longer reads), so each test went to whichever worker was free, and a module's servers started
+    on both workers, and again on one each time its tests resumed after another module's."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = module_of(nodeid)
+            return module if module.startswith(ONE_WORKER_MODULES) else nodeid
+
+    # Units of many tests (the grouped modules) are handed out first, then single tests in
+    # collection order (`--loadscope-reorder`, xdist's default), so the drills come next.
+    return ModuleGroups(config, log)
+
+
+def has_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses one of the suite's own fixtures scoped wider than a test (then its
+    module belongs in `ONE_WORKER_MODULES`: tests/test_xdist_groups.py checks)."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        fixture = defs[-1]
+        if fixture.scope in ("class", "module", "package") and fixture.func.__module__.startswith("tests."):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if module.startswith(ONE_WORKER_MODULES):
-            item.add_marker(pytest.mark.xdist_group(module))
         if "backend" in getattr(item, "fixturenames", ()) and "postgres" in item.name:
             item.add_marker(pytest.mark.postgres)
+    # Stable: each module's tests stay together and in their order.
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -181,6 +239,7 @@ async def _migrate(url: str) -> None:
 async def _truncate(url: str) -> None:
     """Empty every table of the shared PostgreSQL database (migrated once per test session)."""
     from cargohold.db.engine import make_engine
+    from cargohold.db.tables import Base
 
     await _migrate(url)
     engine = make_engine(url)
@@ -208,6 +267,15 @@ async def _forget_redis_keys(prefixes: list[str]) -> None:
         await client.aclose()
 
 
+SHARED_QUIET = {"reaper_interval_seconds": 3600.0, "index_poll_seconds": 3600.0, "scheduler_enabled": False}
+"""A shared server outlives the tests that use it, and on PostgreSQL it shares the database with
+each test's own servers: its reaper, file indexer and scheduler must not take their rows (a shared
+server's indexer claimed a file another server had stored in its own directory and failed it,
+FileNotFoundError; its reaper reaped the dead turn a reaper test had made for its own server; its
+scheduler could fire the ticks a schedules test fires itself). It still indexes at once what is
+uploaded to it (an upload wakes its indexer)."""
+
+
 class Shared:
     """What the test session shares, on the session's event loop: one fake model server, one
     migrated SQLite file to copy, and one server per backend and settings (each started when a
@@ -223,6 +291,8 @@ class Shared:
 
     async def fake_llm(self) -> FakeLLM:
         if self.fake is None:
+            from .fakes.fake_llm import FakeLLM
+
             self.fake = await self.stack.enter_async_context(FakeLLM())
         return self.fake
 
@@ -242,6 +312,8 @@ class Shared:
         shutil.copy(self.template, path)  # with its mode (0600)
 
     async def server(self, backend: str, overrides: dict[str, Any]) -> Server:
+        from .harness import start_server
+
         key = (backend, repr(sorted(overrides.items())))
         if key not in self.servers:
             prefix = f"cargohold-test-shared-{uuid.uuid4().hex[:12]}"
@@ -253,7 +325,7 @@ class Shared:
             else:
                 await self.sqlite_copy(database)
             fake = await self.fake_llm()
-            settings = Settings(**{**settings_values(backend, database, prefix, fake), **overrides})
+            settings = Settings(**{**settings_values(backend, database, prefix, fake), **SHARED_QUIET, **overrides})
             self.servers[key] = await self.stack.enter_async_context(start_server(settings))
         return self.servers[key]
 
@@ -285,11 +357,13 @@ async def fake_llm(shared: Shared) -> AsyncIterator[FakeLLM]:
 @pytest.fixture
 def allow_model_requests() -> Iterator[None]:
     """Model requests allowed for this test (it talks to a fake model server on 127.0.0.1)."""
-    pydantic_ai_models.ALLOW_MODEL_REQUESTS = True
+    from pydantic_ai import models
+
+    models.ALLOW_MODEL_REQUESTS = True
     try:
         yield
     finally:
-        pydantic_ai_models.ALLOW_MODEL_REQUESTS = False
+        models.ALLOW_MODEL_REQUESTS = False
 
 
 @pytest.fixture
@@ -321,7 +395,7 @@ async def make_settings(
         await _forget_redis_keys([prefix])
 
 
-SharedServer = Callable[..., Awaitable[Server]]
+SharedServer = Callable[..., Awaitable["Server"]]
 
 
 @pytest.fixture
@@ -373,7 +447,7 @@ class Tenant:
         self.client = client
 
 
-MakeTenant = Callable[[Server], Awaitable[Tenant]]
+MakeTenant = Callable[["Server"], Awaitable[Tenant]]
 
 
 @pytest.fixture
@@ -381,6 +455,8 @@ async def make_tenant() -> AsyncIterator[MakeTenant]:
     clients: list[httpx.AsyncClient] = []
 
     async def make(srv: Server, name: str = "acme") -> Tenant:
+        from cargohold.store.workspaces import create_token, create_workspace
+
         async with srv.state.sessions() as session, session.begin():
             workspace, user = await create_workspace(session, name)
             token = await create_token(session, user)

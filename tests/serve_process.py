@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import re
 import signal
 import socket
@@ -13,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cargohold.settings import Settings
 
@@ -21,6 +23,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server that is killed and started again
+    on the same port: while it is down, no outgoing connection (their local ports are ephemeral)
+    and no other test's `free_port()` (port 0) can take it. Under xdist the other worker's
+    connections churn through ephemeral ports all along."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        port = random.randint(min(10_000, low // 2), low - 1)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -83,7 +102,7 @@ async def serve_process(
             served.log.append(line)
             if not served.token and (match := re.search(r"(chk_\S+)", line)):
                 served.token = match.group(1)
-            if "Application startup complete" in line or "Uvicorn running" in line:
+            if "Uvicorn running" in line:  # listening (the app started, then the port was bound)
                 ready.set()
 
     drainer = asyncio.create_task(drain())

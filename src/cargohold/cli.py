@@ -4,32 +4,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import logging.config
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from .chat import chat_command
-from .crypto import SecretKeyError, keyring_from
-from .db.engine import SessionFactory, make_engine, make_session_factory
-from .db.migrate import upgrade
-from .db.rotate import rotate_secrets
-from .logs import install_log_hygiene, logging_config
 from .settings import Settings
-from .store.workspaces import (
-    create_token,
-    create_workspace,
-    first_workspace,
-    list_tokens,
-    list_workspaces,
-    revoke_token,
-)
+
+if TYPE_CHECKING:
+    from .db.engine import SessionFactory
+
+# Each command imports what it needs when it runs: `cargohold --help` and the admin commands do not
+# pay for the web stack, the models' SDKs or Temporal (each `cargohold` process starts faster).
 
 __all__ = ["app"]
 
@@ -53,7 +43,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
 ) -> None:
     """Run the server: migrates the database, then serves the API."""
+    import uvicorn
+
     from .app import create_app  # the web stack is not needed by the other commands
+    from .crypto import SecretKeyError, keyring_from
+    from .logs import logging_config
 
     settings = Settings()
     if settings.uses_data_dir:
@@ -76,7 +70,12 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run turns for Temporal (`CARGOHOLD_TEMPORAL_ADDRESS`): any number of workers, same database and Redis."""
+    import logging
+    import logging.config
+
+    from .crypto import SecretKeyError, keyring_from
     from .jobs.temporal.worker import WorkerConfigError, run_worker
+    from .logs import install_log_hygiene, logging_config
 
     settings = Settings()
     if settings.log_format == "json":
@@ -93,22 +92,16 @@ def worker() -> None:
 
 
 async def _create_token(settings: Settings, workspace: uuid.UUID | None, name: str | None) -> str:
-    try:
-        keyring = keyring_from(settings)
-    except SecretKeyError:
-        keyring = None  # tokens are not encrypted secrets; a migration that needs the key says so
-    engine = make_engine(settings.database_url, keyring=keyring)
-    try:
-        await upgrade(engine)
-        async with make_session_factory(engine)() as session, session.begin():
-            found = await first_workspace(session, workspace)
-            if found is None:
-                if workspace is not None:
-                    raise typer.BadParameter(f"no workspace {workspace}", param_hint="--workspace")
-                raise typer.BadParameter("no workspace yet: run `cargohold serve` once first")
-            return await create_token(session, found[1], name=name)
-    finally:
-        await engine.dispose()
+    # Tokens are not encrypted secrets: no key needed (a migration that needs one says so).
+    from .store.workspaces import create_token, first_workspace
+
+    async with _store(settings) as sessions, sessions() as session, session.begin():
+        found = await first_workspace(session, workspace)
+        if found is None:
+            if workspace is not None:
+                raise typer.BadParameter(f"no workspace {workspace}", param_hint="--workspace")
+            raise typer.BadParameter("no workspace yet: run `cargohold serve` once first")
+        return await create_token(session, found[1], name=name)
 
 
 @token_app.command("create")
@@ -126,6 +119,10 @@ def token_create(
 @asynccontextmanager
 async def _store(settings: Settings) -> AsyncIterator[SessionFactory]:
     """The migrated database's sessions (no secret key needed: these commands read no secret)."""
+    from .crypto import SecretKeyError, keyring_from
+    from .db.engine import make_engine, make_session_factory
+    from .db.migrate import upgrade
+
     try:
         keyring = keyring_from(settings)
     except SecretKeyError:
@@ -151,6 +148,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 async def _workspace_create(settings: Settings, name: str) -> uuid.UUID:
+    from .store.workspaces import create_workspace
+
     async with _store(settings) as sessions, sessions() as session, session.begin():
         workspace, _ = await create_workspace(session, name)
         return workspace.uuid
@@ -167,6 +166,8 @@ def workspace_create(name: Annotated[str, typer.Argument(help="The workspace's n
 
 
 async def _workspace_list(settings: Settings) -> list[list[str]]:
+    from .store.workspaces import list_workspaces
+
     async with _store(settings) as sessions, sessions() as session:
         found = await list_workspaces(session)
     return [[str(w.uuid), w.name, _when(w.created_at), str(w.active_tokens)] for w in found]
@@ -180,6 +181,8 @@ def workspace_list() -> None:
 
 
 async def _token_list(settings: Settings, workspace: uuid.UUID | None) -> list[list[str]]:
+    from .store.workspaces import list_tokens
+
     async with _store(settings) as sessions, sessions() as session:
         found = await list_tokens(session, workspace)
     return [
@@ -197,6 +200,8 @@ def token_list(
 
 
 async def _token_revoke(settings: Settings, token: uuid.UUID) -> datetime | None:
+    from .store.workspaces import revoke_token
+
     async with _store(settings) as sessions, sessions() as session, session.begin():
         revoked = await revoke_token(session, token)
         return revoked.revoked_at if revoked else None
@@ -215,6 +220,11 @@ def token_revoke(
 
 
 async def _rotate(settings: Settings) -> int:
+    from .crypto import keyring_from
+    from .db.engine import make_engine
+    from .db.migrate import upgrade
+    from .db.rotate import rotate_secrets
+
     engine = make_engine(settings.database_url, keyring=keyring_from(settings))
     try:
         await upgrade(engine)
@@ -226,8 +236,10 @@ async def _rotate(settings: Settings) -> int:
 async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url: str) -> uuid.UUID:
     # A wrapper of POST /v1/connection/connectors: a `postgresql` / `sqlite` connector and its dataset,
     # made by the operator (any host or file; no outbound guard).
+    from .crypto import keyring_from
     from .datasets.admin import DatasetRefused
-    from .db.engine import make_session_factory
+    from .db.engine import make_engine, make_session_factory
+    from .db.migrate import upgrade
     from .db.tables import Workspace
     from .services.database_connectors import add_database_connector
 
@@ -247,6 +259,8 @@ async def _add_dataset(settings: Settings, workspace: uuid.UUID, slug: str, url:
 def secrets_rotate() -> None:
     """Re-encrypt every stored secret with the first key of CARGOHOLD_SECRET_KEY; then the keys
     after it can be removed."""
+    from .crypto import SecretKeyError
+
     try:
         count = asyncio.run(_rotate(Settings()))
     except SecretKeyError as exc:

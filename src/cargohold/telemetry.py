@@ -10,16 +10,15 @@ the process this way; spans keep the model, token usage, tool names, timings and
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pydantic_ai import Agent
-from pydantic_ai.models.instrumented import InstrumentationSettings
 
 from . import __version__
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = ["Tracing", "traces_url"]
 
@@ -45,6 +44,13 @@ class Tracing:
     def start(self) -> None:
         if self.url is None:
             return
+        # The exporter and SDK (protobuf among them) load only when traces are sent.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from pydantic_ai.models.instrumented import InstrumentationSettings
+
         service = os.environ.get("OTEL_SERVICE_NAME") or "cargohold"
         self.provider = TracerProvider(
             resource=Resource.create({"service.name": service, "service.version": __version__})

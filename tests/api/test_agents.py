@@ -62,6 +62,22 @@ class TestAgents:
         draft = await tenant.client.get("/v1/ai/releases/getDraft", params={"agentUuid": agent["uuid"]})
         assert draft.status_code == 404 and draft.json()["reason"] == "agentNotFound"
 
+    async def test_cron_trigger_has_no_schedule_id_without_temporal(self, server: Server, tenant: Tenant) -> None:
+        """`temporalScheduleWorkflowId` is server-set: without Temporal it is left out, deployed or
+        not; an agent read sent back with it (a client's echo) is taken, the field ignored."""
+        agent = await make_agent(tenant, triggers=[CRON])
+        deployed = await tenant.client.post("/v1/ai/releases/deployDraft", json={"agentUuid": agent["uuid"]})
+        assert deployed.status_code == 200, deployed.text
+        got = (await tenant.client.get(f"/v1/ai/agents/{agent['uuid']}")).json()["agent"]
+        assert got["deployedRelease"] is not None
+        assert got["triggers"] == [{**CRON, "description": None}]
+        echoed = {**CRON, "temporalScheduleWorkflowId": "cargohold-cron-forged"}
+        response = await tenant.client.put(f"/v1/ai/agents/{agent['uuid']}", json={"triggers": [echoed]})
+        assert response.status_code == 200, response.text
+        assert response.json()["agent"]["triggers"] == [{**CRON, "description": None}]
+        listed = (await tenant.client.get("/v1/ai/agents/list")).json()["agents"]
+        assert listed[0]["triggers"] == listed[0]["deployments"] == [{**CRON, "description": None}]
+
     @pytest.mark.parametrize(
         ("body", "named"),
         [

@@ -13,7 +13,7 @@ import pytest
 from cargohold.services.finish import INTERRUPTED
 
 from ..harness import kind, new_uuid, parse_sse, read_stream, stream_body, stream_turn, text_of, wait_until
-from ..serve_process import serve_env, serve_process
+from ..serve_process import restartable_port, serve_env, serve_process
 
 pytestmark = pytest.mark.drill
 
@@ -54,7 +54,7 @@ async def test_kill9_mid_streams_then_restart(make_settings: Any) -> None:
     chats = [new_uuid() for _ in range(STREAMS)]
     seen = [StreamSeen() for _ in chats]
 
-    async with serve_process(first_env) as first:
+    async with serve_process(first_env, port=restartable_port()) as first:
         assert first.token, "the first start prints a token"
         headers = {"Authorization": f"Bearer {first.token}"}
         port = int(first.base_url.rsplit(":", 1)[1])

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,7 +64,11 @@ class Cluster:
     client2: httpx.AsyncClient
     llm: FakeLLM
     hook: Webhook
+    plugins: Path
+    """A directory on every process's PYTHONPATH holding the `square` Python tool (PLUGIN)."""
     workers: list[Process] = field(default_factory=list)
+    spawning: list[asyncio.Task[None]] = field(default_factory=list)
+    """Workers booting to replace killed ones."""
 
     async def ticks(self, agent_uuid: str) -> dict[Any, Any]:
         """The claimed ticks of the agent's triggers (tick -> the chat it made), from the database."""
@@ -85,13 +92,24 @@ class Cluster:
         return next(w for w in self.workers if w.said(needle))
 
     async def kill_running(self, message_uuid: str) -> None:
-        """SIGKILL the worker running the turn (`respawn` starts another afterwards)."""
-        dead = await self.running(message_uuid)
-        await stop(dead)
-        self.workers.remove(dead)  # the list the fixture stops at the end
+        """SIGKILL the worker running the turn."""
+        await self.kill(await self.running(message_uuid))
+
+    async def kill(self, worker: Process) -> None:
+        """SIGKILL a worker; its replacement boots meanwhile (`respawn` waits for it), so the drill's
+        wait for the takeover and the new worker's start overlap."""
+        await stop(worker)
+        self.workers.remove(worker)  # the list the fixture stops at the end
+
+        async def replace() -> None:
+            self.workers.append(await start_worker(self.env, f"worker-{uuid.uuid4().hex[:4]}"))
+
+        self.spawning.append(asyncio.create_task(replace()))
 
     async def respawn(self) -> None:
         """Back to two workers."""
+        while self.spawning:
+            await self.spawning.pop()
         while len(self.workers) < 2:
             self.workers.append(await start_worker(self.env, f"worker-{uuid.uuid4().hex[:4]}"))
 
@@ -99,11 +117,43 @@ class Cluster:
         return "\n".join(w.log_tail() for w in self.workers)
 
 
+PLUGIN = '''
+import os
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def square(n: int) -> dict:
+    """Square a whole number (slowly: it waits for the drill's go, 60 s at most)."""
+    (HERE / f"called-{os.getpid()}").touch()
+    deadline = time.monotonic() + 60
+    while not (HERE / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"square": n * n, "pid": os.getpid()}
+'''
+
+
+def install_plugin(root: Path) -> Path:
+    """An installed-package layout (a module and its dist-info with a `cargohold.tools` entry
+    point) that the API instances and workers find through PYTHONPATH."""
+    plugins = root / "plugins"
+    info = plugins / "drill_square-1.0.dist-info"
+    info.mkdir(parents=True)
+    (plugins / "drill_square.py").write_text(PLUGIN)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: drill-square\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[cargohold.tools]\nsquare = drill_square:square\n")
+    return plugins
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     assert PG_URL and REDIS_URL
     await _truncate(PG_URL)
     tmp = tmp_path_factory.mktemp("temporal")
+    plugins = install_plugin(tmp)
+    path = os.pathsep.join(p for p in (str(plugins), os.environ.get("PYTHONPATH", "")) if p)
     async with FakeLLM() as llm, webhook_server() as hook, temporal_dev_server(tmp) as address:
         settings = Settings(
             database_url=PG_URL,
@@ -124,11 +174,14 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             CARGOHOLD_TEMPORAL_HEARTBEAT_SECONDS=HEARTBEAT,
             CARGOHOLD_SCHEDULER_MINUTE_SECONDS="1",  # a cron minute lasts a second
             CARGOHOLD_SCHEDULER_INTERVAL_SECONDS="0.25",
+            CARGOHOLD_DATA_DIR=str(tmp / "data"),  # chat files and the code interpreter's sandboxes
+            PYTHONPATH=path,
         )
         started = await asyncio.gather(
             start_worker(env, "worker-1"), start_worker(env, "worker-2"), return_exceptions=True
         )
         workers = [w for w in started if isinstance(w, Process)]
+        spawning: list[asyncio.Task[None]] = []
         if len(workers) < 2:
             for worker in workers:
                 await stop(worker)
@@ -145,9 +198,12 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
                 client = await stack.enter_async_context(httpx.AsyncClient(base_url=api.base_url, headers=headers))
                 client2 = await stack.enter_async_context(httpx.AsyncClient(base_url=api2.base_url, headers=headers))
                 client.timeout = client2.timeout = httpx.Timeout(30)
-                cluster = Cluster(env, api, client, api2, client2, llm, hook, workers)
+                cluster = Cluster(env, api, client, api2, client2, llm, hook, plugins, workers, spawning)
                 yield cluster
         finally:
+            for task in spawning:
+                with suppress(Exception):
+                    await task
             for worker in workers:
                 await stop(worker)
 
@@ -265,6 +321,62 @@ async def test_kill9_mid_tool_call(cluster: Cluster) -> None:
     assert keys == {f"{message_uuid}:{tool['toolCallId']}"}
 
 
+async def test_kill9_mid_python_action_after_connector_and_code(cluster: Cluster) -> None:
+    """A connector action (`http`) and `run_python` (codeInterpreter, bubblewrap) in one step, then
+    a Python action (an entry-point tool): the worker dies while the Python action runs. The other
+    worker replays the first step from the journal (the connector is not called again, the model
+    sees run_python's output as it was), runs the Python action again (at least once), and the
+    turn ends `success` with each tool's result once in the parts."""
+    plugins = cluster.plugins
+    for marker in plugins.glob("called-*"):
+        marker.unlink()
+    (plugins / "go").unlink(missing_ok=True)
+    fetch = {"kind": "connector", "slug": "fetch", "integrationSlug": "http", "actionSlug": "request"}
+    square = {"kind": "tool", "slug": "square", "templateSlug": "square"}
+    call = {"method": "POST", "url": cluster.hook.url("/ok"), "json": {"input": {"q": "E-5"}}}
+    requests, calls = len(cluster.llm.requests), len(cluster.hook.calls)
+    cluster.llm.script(
+        Reply(tool_calls=[ToolCall("fetch", call, id="k1"), ToolCall("run_python", {"code": "print(6 * 7)"}, id="c1")]),
+        Reply(tool_calls=[ToolCall("square", {"n": 12}, id="p1")]),
+        Reply(text=STORY, delay=0.05),
+    )
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "compute", actions=[fetch, square], capabilities=[{"slug": "codeInterpreter"}])
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+        assert r.status_code == 200
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        await wait_until(lambda: any(plugins.glob("called-*")), timeout=60)
+        dead = await cluster.running(message_uuid)
+        dead_pid = dead.proc.pid
+        await cluster.kill_running(message_uuid)
+        (plugins / "go").touch()
+        replaying = await reattach(cluster, chat_uuid, message_uuid)
+        await reader.rest(timeout=90)
+    message = await check_turn(cluster, message_uuid, reader.chunks, await replaying)
+    assert text_parts(message["parts"]) == [STORY]
+    tools = tool_parts(message["parts"])
+    assert [t["toolCallId"] for t in tools] == ["k1", "c1", "p1"], tools
+    fetched, coded, squared = tools
+    assert fetched["state"] == "output-available", fetched
+    assert fetched["output"]["data"]["status"] == 200
+    assert fetched["output"]["data"]["json"]["echo"] == {"q": "E-5"}
+    assert coded["state"] == "output-available" and coded["output"]["stdout"].strip() == "42", coded
+    assert coded["output"]["exitCode"] == 0
+    assert squared["state"] == "output-available", squared
+    assert squared["output"]["outcome"] == "executed" and squared["output"]["data"]["square"] == 144
+    assert squared["output"]["data"]["pid"] != dead_pid  # the result of the takeover's call
+    assert sorted(m.name for m in plugins.glob("called-*")) == sorted(
+        [f"called-{dead_pid}", f"called-{squared['output']['data']['pid']}"]
+    ), "the Python action runs again (at least once) on the worker that took over"
+    assert len(cluster.hook.calls) - calls == 1, "the journaled connector call ran again"
+    assert len(cluster.llm.requests) - requests == 3, "a journaled model response was requested again"
+    # The model's last request carries run_python's output as the tool returned it (a replayed result).
+    [sent] = [m for m in cluster.llm.requests[-1]["messages"] if m.get("tool_call_id") == "c1"]
+    assert json.loads(sent["content"])["stdout"].strip() == "42" and "return_value" not in sent["content"], sent
+    assert json.dumps(message["parts"]).count("E-5") == 2  # the call's input and the echo, once each
+
+
 async def test_kill9_between_steps(cluster: Cluster) -> None:
     """Killed after the tool call was journaled, before the next model call answered: the tool
     call is not repeated, the answer streams once."""
@@ -272,7 +384,7 @@ async def test_kill9_between_steps(cluster: Cluster) -> None:
     requests, calls = len(cluster.llm.requests), len(cluster.hook.calls)
     cluster.llm.script(
         Reply(tool_calls=[ToolCall("lookup", {"q": "B-2"})]),
-        Reply(text=STORY, first_delay=30),  # the worker dies while this one keeps it waiting
+        Reply(text=STORY, first_delay=120),  # the worker dies while this one keeps it waiting
         Reply(text=STORY, delay=0.3),
     )
     chat_uuid = new_uuid()
@@ -339,7 +451,7 @@ async def test_kill9_mid_subagent(cluster: Cluster) -> None:
     requests = len(cluster.llm.requests)
     cluster.llm.script(
         Reply(tool_calls=[ToolCall("ask_helper", {"prompt": "help me"}, id="sub1")]),  # the turn
-        Reply(text=CHILD, first_delay=30),  # the child: its worker dies while this one keeps it waiting
+        Reply(text=CHILD, first_delay=120),  # the child: its worker dies while this one keeps it waiting
         Reply(text=CHILD),  # the child again, on another worker
         Reply(text=STORY, delay=0.05),  # the turn, with the child's answer
     )
@@ -353,13 +465,12 @@ async def test_kill9_mid_subagent(cluster: Cluster) -> None:
         await wait_until(lambda: any(w.said(needle) for w in cluster.workers), timeout=60)
         await wait_until(lambda: len(cluster.llm.requests) >= requests + 2, timeout=60)
         dead = next(w for w in cluster.workers if w.said(needle))
-        await stop(dead)
-        cluster.workers.remove(dead)
+        await cluster.kill(dead)
         await reader.rest(timeout=120)
     message = await finished(cluster.client, message_uuid)
     assert message["status"] == "success", (message, cluster.logs())
     assert reader.chunks[-1] == "[DONE]" and kind(reader.chunks[-2]) == "finish"
-    assert text_parts(message["parts"]) == [STORY]
+    assert text_parts(message["parts"]) == [STORY], cluster.logs()
     [tool] = tool_parts(message["parts"])
     assert tool["output"] == {"outcome": "executed", "data": CHILD}
     assert json.dumps(message["parts"]).count("fact39") == 1
@@ -396,8 +507,7 @@ async def test_background_tool_run_survives_kill9(cluster: Cluster) -> None:
     needle = f"tool run {run_uuid}: attempt"
     await wait_until(lambda: any(w.said(needle) for w in cluster.workers), timeout=30)
     dead = next(w for w in cluster.workers if w.said(needle))
-    await stop(dead)
-    cluster.workers.remove(dead)
+    await cluster.kill(dead)
     run: dict[str, Any] = {}
 
     async def done() -> bool:
@@ -446,6 +556,98 @@ async def test_max_steps_webhook_and_mcp_with_refresh(cluster: Cluster) -> None:
     assert len(cluster.hook.calls) - calls == 1
     assert cluster.hook.calls[-1].headers.get("x-cargohold-idempotency-key") == f"{message['uuid']}:s1"
     assert len(cluster.llm.requests) - requests == 3 and "tools" not in cluster.llm.requests[-1]
+
+
+async def stream_log(cluster: Cluster, message_uuid: str) -> list[str]:
+    """The chunks the broker holds for the message's stream, as a re-attaching client replays them."""
+    import redis.asyncio as redis
+
+    assert REDIS_URL
+    client = redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        entries = await client.xrange(f"{cluster.env['CARGOHOLD_REDIS_PREFIX']}:stream:{message_uuid}")
+    finally:
+        await client.aclose()
+    return [fields["c"] for _, fields in entries if "c" in fields]
+
+
+async def test_takeover_while_the_first_worker_still_runs(cluster: Cluster) -> None:
+    """The worker running a turn stops (SIGSTOP, as a CPU-starved one misses its heartbeats) mid
+    model stream, and is taken for dead: another worker takes the turn over while the first is
+    still alive. The takeover ends the turn `success` with each step once and `maxSteps` counted
+    right; when the first worker runs again it is fenced off (no journal, stream or message write,
+    no model call) and stops."""
+    ping = await webhook_action(cluster, "ping_b", "/ok")
+    requests, calls = len(cluster.llm.requests), len(cluster.hook.calls)
+    cluster.llm.script(
+        Reply(tool_calls=[ToolCall("ping_b", {"q": "F-6"}, id="t1")]),
+        Reply(text=STORY, delay=0.2, output_tokens=30),  # its worker is stopped mid-stream
+        Reply(text=STORY, delay=0.05, output_tokens=30),  # the takeover's
+    )
+    chat_uuid = new_uuid()
+    body = stream_body(chat_uuid, "go", actions=[ping], maxSteps=2)
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        while not any(kind(c) == "text-delta" for c in reader.chunks):
+            await reader.until(len(reader.chunks) + 1, timeout=30)
+        stopped = await cluster.running(message_uuid)
+        stopped.proc.send_signal(signal.SIGSTOP)
+        try:
+            replaying = await reattach(cluster, chat_uuid, message_uuid)
+            await reader.rest(timeout=90)
+            replayed = await replaying
+            message = await finished(cluster.client, message_uuid)
+        finally:
+            stopped.proc.send_signal(signal.SIGCONT)
+    await wait_until(lambda: stopped.said("not finished here"), timeout=60)  # it runs again, and yields
+    assert message["status"] == "success", (message, cluster.logs())
+    assert message["meta"]["finishReason"] == "max-steps"
+    assert text_parts(message["parts"]) == [STORY]
+    [tool] = tool_parts(message["parts"])
+    assert tool["output"]["data"]["echo"] == {"q": "F-6"}
+    assert message["usage"]["requestsCount"] == 3  # the tool call, the cut-off answer, the takeover's
+    assert reader.chunks[-1] == "[DONE]" and replayed[-1] == "[DONE]"
+    assert fold(replayed) == message["parts"], (replayed, cluster.logs())
+    assert len(cluster.hook.calls) - calls == 1, "the journaled webhook call ran again"
+    assert len(cluster.llm.requests) - requests == 3, "the stopped worker made a model call after it was taken over"
+    assert (await finished(cluster.client, message_uuid)) == message  # the stopped worker changed nothing
+    logged = await stream_log(cluster, message_uuid)  # nothing added to the stream by the stopped worker
+    assert logged.count("[DONE]") == 1 and logged[-1] == "[DONE]"
+    assert fold([json.loads(c) for c in logged if c.startswith("{")]) == message["parts"]
+
+
+async def test_cancel_is_kept_for_a_late_takeover(cluster: Cluster) -> None:
+    """A cancel asked while no worker runs the turn (its worker died) reaches the attempt that
+    takes it over even when the broker has forgotten it (it keeps a cancel for
+    stream_retention_seconds; the key is deleted here): the attempt reads it from the database,
+    and the turn ends `cancelled`."""
+    import redis.asyncio as redis
+
+    cluster.llm.script(Reply(text=STORY, delay=0.3), Reply(text=STORY, delay=0.3))
+    chat_uuid = new_uuid()
+    async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=stream_body(chat_uuid, "story")) as r:
+        reader = StreamReader(r)
+        message_uuid = (await reader.until(1))[0]["messageId"]
+        while not any(kind(c) == "text-delta" for c in reader.chunks):
+            await reader.until(len(reader.chunks) + 1, timeout=60)
+        await cluster.kill_running(message_uuid)
+        response = await cluster.client2.post("/v1/ai/messages/cancel", json={"uuids": [message_uuid]})
+        assert response.status_code == 200, response.text
+        assert REDIS_URL
+        forgetful = redis.from_url(REDIS_URL)
+        try:
+            assert await forgetful.delete(f"{cluster.env['CARGOHOLD_REDIS_PREFIX']}:cancel:{message_uuid}") == 1
+        finally:
+            await forgetful.aclose()
+        await reader.rest(timeout=90)
+    message = await finished(cluster.client, message_uuid)
+    assert message["status"] == "cancelled", (message, cluster.logs())
+    assert any(w.said(f"turn {message_uuid} taken over") for w in cluster.workers), cluster.logs()
+    assert all(STORY.startswith(text) for text in text_parts(message["parts"]))
+    assert reader.chunks[-1] == "[DONE]"
+    cluster.llm.queue.clear()  # the takeover's request may not have been made
+    await cluster.respawn()
 
 
 async def test_cancel_through_the_other_instance(cluster: Cluster) -> None:
@@ -498,6 +700,7 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
     created = await cluster.client.post("/v1/ai/agents", json={"name": "Ticker", "triggers": [trigger]})
     assert created.status_code == 200, created.text
     agent_uuid = created.json()["agent"]["uuid"]
+    assert created.json()["agent"]["triggers"][0]["temporalScheduleWorkflowId"] is None  # not deployed yet
     assert await schedule_ids(cluster, agent_uuid) == set(), "no schedule before a release is deployed"
     heartbeat = {"intervalMinutes": 600, "maxMessages": 1, "prompt": None}
     deployed = await cluster.client.post(
@@ -514,6 +717,9 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
 
     await wait_until(both, timeout=30)
     [cron_id] = [i for i in await ids() if "-cron-" in i]
+    for client in (cluster.client, cluster.client2):  # the agent's read names the trigger's Schedule
+        agent = (await client.get(f"/v1/ai/agents/{agent_uuid}")).json()["agent"]
+        assert [t["temporalScheduleWorkflowId"] for t in agent["triggers"]] == [cron_id]
 
     async def scheduled() -> list[dict[str, Any]]:
         listed = await cluster.client.get("/v1/ai/chats/list", params={"triggerType": "schedule", "limit": 100})
@@ -539,6 +745,7 @@ async def test_cron_trigger_is_a_schedule_that_fires_once_per_tick(cluster: Clus
         await wait_until(replaced, timeout=30)  # Temporal's list is eventually consistent
         [new_id] = [i for i in now if "-cron-" in i]
         assert trigger_key(changed) in await schedule_text(cluster, new_id)
+        assert updated.json()["agent"]["triggers"][0]["temporalScheduleWorkflowId"] == new_id
         stopped = await cluster.client2.put(f"/v1/ai/agents/{agent_uuid}", json={"triggers": []})
         assert stopped.status_code == 200
 

@@ -7,6 +7,9 @@ otherwise, so no one ever lists another workspace's tools), then hands the reque
 with the caller and the server uuid in the ASGI scope; the MCP handlers read them back from
 `ctx.request.scope` and call `services/mcp_servers.py`. Stateless: every request is checked again
 (a revoked token, a deleted or changed server take effect on the next request).
+
+The mcp SDK (about half a second of imports) loads, and the manager starts, at the first request to
+the endpoint: a server that hosts no MCP server, or a CLI command, never pays for it.
 """
 
 from __future__ import annotations
@@ -15,12 +18,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
-from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+import anyio
 from pydantic_core import to_jsonable_python
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,6 +32,12 @@ from ..errors import CargoholdError, McpServerNotFound, Unauthorized
 from ..services import mcp_servers as service
 from ..state import AppState
 from ..store.workspaces import Principal, authenticate
+
+if TYPE_CHECKING:
+    import mcp_types as types
+    from anyio.abc import TaskGroup, TaskStatus
+    from mcp.server.context import ServerRequestContext
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 __all__ = ["McpHost"]
 
@@ -49,6 +55,8 @@ def _caller(ctx: ServerRequestContext[Any, Any]) -> tuple[AppState, Principal, u
 async def _list_tools(
     ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
 ) -> types.ListToolsResult:
+    import mcp_types as types
+
     state, who, server_uuid = _caller(ctx)
     definitions = await service.hosted_tool_definitions(state, who, server_uuid)
     return types.ListToolsResult(
@@ -60,6 +68,8 @@ async def _list_tools(
 
 
 async def _call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    import mcp_types as types
+
     state, who, server_uuid = _caller(ctx)
     outcome = await service.call_hosted_tool(state, who, server_uuid, params.name, dict(params.arguments or {}))
     if outcome.error is not None:
@@ -78,27 +88,56 @@ def _error(exc: CargoholdError) -> JSONResponse:
 
 
 class McpHost:
-    """The endpoint's ASGI app plus the session manager it runs (entered by the app's lifespan)."""
+    """The endpoint's ASGI app plus the session manager it runs (in the app's lifespan, from the
+    endpoint's first request on)."""
 
     def __init__(self) -> None:
-        self.server: Server[Any] = Server(
+        self.manager: StreamableHTTPSessionManager | None = None
+        self._tasks: TaskGroup | None = None
+        self._starting: anyio.Event | None = None
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        # A manager runs once: each start of the app (a test may start one app twice) gets its own.
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            try:
+                yield
+            finally:
+                self._tasks = None
+                tasks.cancel_scope.cancel()
+        self.manager = None
+        self._starting = None
+
+    async def _serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        from mcp.server.lowlevel import Server
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+        server: Server[Any] = Server(
             "cargohold",
             version=__version__,
             instructions="Tools of a cargohold workspace: its actions and data resources.",
             on_list_tools=_list_tools,
             on_call_tool=_call_tool,
         )
-        self.manager: StreamableHTTPSessionManager | None = None
+        manager = StreamableHTTPSessionManager(server, stateless=True, json_response=True)
+        async with manager.run():
+            self.manager = manager
+            task_status.started()
+            await anyio.sleep_forever()
 
-    @asynccontextmanager
-    async def run(self) -> AsyncIterator[None]:
-        # A manager runs once: each start of the app (a test may start one app twice) gets its own.
-        self.manager = StreamableHTTPSessionManager(self.server, stateless=True, json_response=True)
-        try:
-            async with self.manager.run():
-                yield
-        finally:
-            self.manager = None
+    async def _manager(self) -> StreamableHTTPSessionManager | None:
+        """The running session manager, started by the first request (None while the app stops)."""
+        if self.manager is None and self._tasks is not None:
+            if self._starting is None:
+                self._starting = anyio.Event()
+                try:
+                    await self._tasks.start(self._serve)
+                finally:
+                    self._starting.set()
+            else:
+                await self._starting.wait()
+        return self.manager
 
     def route(self) -> Route:
         return Route(PATH, self, methods=["GET", "POST", "DELETE"], include_in_schema=False)
@@ -111,10 +150,11 @@ class McpHost:
         except CargoholdError as exc:
             await _error(exc)(scope, receive, send)
             return
-        if self.manager is None:  # a request during shutdown
+        manager = await self._manager()
+        if manager is None:  # a request during shutdown
             await JSONResponse({"errorMessage": "The server is stopping"}, status_code=503)(scope, receive, send)
             return
-        await self.manager.handle_request(scope, receive, send)
+        await manager.handle_request(scope, receive, send)
 
     @staticmethod
     async def _admit(state: AppState, request: Request) -> tuple[Principal, uuid.UUID]:

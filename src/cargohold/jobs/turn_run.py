@@ -25,6 +25,7 @@ from pydantic_ai.models import Model
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import metrics
 from ..db.tables import Message
@@ -245,6 +246,11 @@ class TurnRun:
         worker does not."""
         return await finish_message(self.deps.sessions, publisher, self.message_uuid, ending)
 
+    async def _holds(self, session: AsyncSession) -> bool:
+        """In the heartbeat's transaction: is this run still the one running the turn? (A durable
+        run taken over by another attempt is not; in process a run always is.)"""
+        return True
+
     def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
         """The model and toolsets the agent runs with; a durable executor (jobs/temporal) wraps
         them to journal each step and replay the steps a dead worker completed."""
@@ -271,6 +277,9 @@ class TurnRun:
             await asyncio.sleep(settings.lease_seconds / 3)
             try:
                 async with self.deps.sessions() as session, session.begin():
+                    if not await self._holds(session):  # another attempt runs the turn now: stop this one
+                        self.token.cancel()
+                        return
                     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
                         sa.update(Message)
                         .where(Message.uuid == self.message_uuid, Message.status == "generating")

@@ -16,6 +16,7 @@ from pydantic_ai.capabilities import NativeTool, PrepareTools
 from pydantic_ai.messages import AgentStreamEvent, ModelMessage
 from pydantic_ai.models import Model
 from pydantic_ai.native_tools import AbstractNativeTool
+from pydantic_ai.result import AgentStream
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
@@ -68,11 +69,28 @@ class TurnAgent:
         }
 
     async def events(self, usage: RunUsage, token: CancellationToken) -> AsyncIterator[TurnEvent]:
-        """The run's events; `usage` is updated in place as steps complete, so it is right on every
-        exit. A failure of the run is raised from the iterator."""
-        async with self.agent.run_stream_events(**self._run_kwargs(usage, token)) as stream:
-            async for event in stream:
-                yield event
+        """The run's events, ending with its `AgentRunResultEvent`; `usage` is updated in place as
+        steps complete, so it is right on every exit. A failure of the run is raised from the
+        iterator, a cancel through `token` as `RunCancelled`.
+
+        The run is driven in the caller's task (`Agent.iter` + `node.stream`), not in a background
+        task feeding a memory stream as `run_stream_events` does: one task and one task switch per
+        event less. So the caller must close this iterator in its own task (`contextlib.aclosing`,
+        as `stream.writer.write_turn` does) and never await outside it while the run may be
+        cancelled: a cancel through `token` cancels the task that drives the run."""
+        async with self.agent.iter(**self._run_kwargs(usage, token)) as run:
+            async for node in run:
+                if Agent.is_model_request_node(node):
+                    response: AgentStream[Any, Any]
+                    async with node.stream(run.ctx) as response:
+                        async for event in response:
+                            yield event
+                elif Agent.is_call_tools_node(node):
+                    async with node.stream(run.ctx) as calls:
+                        async for call_event in calls:
+                            yield call_event
+        assert run.result is not None, "the agent run ended without a result"
+        yield AgentRunResultEvent(run.result)
 
     async def output(self, usage: RunUsage, token: CancellationToken | None = None) -> str:
         result = await self.agent.run(**self._run_kwargs(usage, token))

@@ -179,12 +179,13 @@ class ModelRegistry:
         retries, timeout = s.model_max_retries, s.model_request_timeout
         # Provider SDKs are imported on first use: together they take seconds to import.
         if choice.integration == "openai":
-            from openai import AsyncOpenAI
             from pydantic_ai.models.openai import OpenAIChatModel
             from pydantic_ai.providers.openai import OpenAIProvider
 
+            from .openai_client import LeanAsyncOpenAI
+
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
-            client = AsyncOpenAI(base_url=s.openai_base_url, api_key=key, max_retries=retries, timeout=timeout)
+            client = LeanAsyncOpenAI(base_url=s.openai_base_url, api_key=key, max_retries=retries, timeout=timeout)
             return OpenAIChatModel(choice.slug, provider=OpenAIProvider(openai_client=client))
         if choice.integration == "anthropic":
             from anthropic import AsyncAnthropic

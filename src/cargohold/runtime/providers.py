@@ -141,9 +141,9 @@ class ProviderClients:
     def _build(self, creds: ProviderCredentials) -> Any:
         http = guarded_client2(self.allow, timeout=self.timeout)
         if creds.integration in ("openai", "openaiCompatible"):
-            from openai import AsyncOpenAI
+            from .openai_client import LeanAsyncOpenAI
 
-            return AsyncOpenAI(
+            return LeanAsyncOpenAI(
                 base_url=creds.base_url or None,
                 api_key=creds.api_key or "not-needed",
                 http_client=http,

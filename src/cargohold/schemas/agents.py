@@ -46,6 +46,13 @@ class CronTrigger(_Trigger):
     type: Literal["cron"]
     cron: str = Field(max_length=200, description="Five fields: minute hour day-of-month month day-of-week.")
     text: str = Field(max_length=20_000, description="The prompt sent on each tick.")
+    temporal_schedule_workflow_id: str | None = Field(
+        default=None,
+        max_length=300,
+        exclude=True,
+        description="Server-set (the Temporal Schedule firing the trigger, when Temporal runs the turns): "
+        "ignored when sent, so an agent read can be sent back as it is.",
+    )
 
     @field_validator("cron")
     @classmethod

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.engine import SessionFactory
 from ..db.tables import Chat, Message
@@ -97,10 +99,13 @@ async def finish_message(
     ending: Ending,
     *,
     lease_expired_before: datetime | None = None,
+    fence: Callable[[AsyncSession], Awaitable[bool]] | None = None,
 ) -> bool:
     """Finish the message if it is still unfinished (and, for the reaper, its lease still expired
     before `lease_expired_before`); True when this call finished it. The stream is ended either way
-    (a publisher of a stream already ended does nothing)."""
+    (a publisher of a stream already ended does nothing), unless `fence` (checked in the finishing
+    transaction: a durable turn's attempt that may have been superseded) says the caller no longer
+    owns the turn: then nothing is written at all."""
     if publisher is not None and ending.status == "error" and not ending.error_streamed:
         with suppress(Exception):  # a broker failure must not keep the row from being finished
             await publisher.emit_dict({"type": "error", "errorText": ending.error_message or "error"})
@@ -123,9 +128,12 @@ async def finish_message(
     where = [Message.uuid == message_uuid, Message.status.in_(UNFINISHED)]
     if lease_expired_before is not None:
         where.append(Message.lease_expires_at < lease_expired_before)
-    finished = False
+    finished = refused = False
     try:
         async with sessions() as session, session.begin():
+            if fence is not None and not await fence(session):
+                refused = True
+                return False
             chat_uuid = (
                 await session.execute(sa.update(Message).where(*where).values(**values).returning(Message.chat_uuid))
             ).scalar_one_or_none()
@@ -148,7 +156,7 @@ async def finish_message(
                     )
                 )
     finally:
-        if publisher is not None:
+        if publisher is not None and not refused:
             with suppress(Exception):
                 await publisher.emit_dict(finish_chunk(usage, ending.finish_reason, ending.suggested_actions))
             try:

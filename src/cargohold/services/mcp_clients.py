@@ -10,7 +10,6 @@ from ..errors import (
     McpClientUnauthorized,
     UrlNotAllowed,
 )
-from ..runtime.toolsets.mcp import McpFailure, connect_client
 from ..schemas.mcp_clients import McpConnected, McpTool, McpToolConfig, parse_mcp_client
 from ..state import AppState
 from ..store.workspaces import Principal
@@ -29,6 +28,9 @@ _ERRORS: dict[str, type[McpClientFailed] | type[UrlNotAllowed]] = {
 async def connect_mcp_client(state: AppState, who: Principal, raw: dict[str, object]) -> McpConnected:
     """Connect, list every tool the server offers (disabled ones too: a client shows them to be
     switched back on), disconnect. A server that cannot be used is a 400 saying why."""
+    # The MCP client stack (fastmcp, the mcp SDK: about a second of imports) loads on first use.
+    from ..runtime.toolsets.mcp import McpFailure, connect_client
+
     client = parse_mcp_client(raw, field="mcpClient")
     try:
         opened = await connect_client(

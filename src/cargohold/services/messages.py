@@ -42,6 +42,7 @@ from .config import (
     refuse_unsupported,
 )
 from .connectors import turn_choice
+from .finish import Ending, finish_message
 from .ports import PreparedTurn
 from .releases import named_release
 
@@ -288,12 +289,35 @@ async def delete_message(state: AppState, who: Principal, message_uuid: uuid.UUI
 
 async def cancel_messages(state: AppState, who: Principal, uuids: list[uuid.UUID]) -> None:
     """Signal each unfinished message's run, wherever it runs. Finished or unknown ones are skipped,
-    as Cargo does; another workspace's are unknown."""
+    as Cargo does; another workspace's are unknown.
+
+    A message no run has claimed yet (`pending`: the Temporal executor's, its workflow not started
+    or not yet picked up) is finished `cancelled` here and now, in the database, so the workflow
+    that picks it up later finds it finished and runs nothing. A durable run's cancel is also kept
+    in the database (`remember_cancel`): an attempt that starts after the broker forgot the signal
+    (it keeps it `stream_retention_seconds`) still cancels the turn."""
     async with state.reads() as session:
         targets = []
         for message_uuid in dict.fromkeys(uuids):
             message = await message_store.get_message(session, who.workspace_uuid, message_uuid)
             if message is not None and message.status in message_store.UNFINISHED:
-                targets.append(message_uuid)
-    for message_uuid in targets:
+                durable = message.status == "pending" or message.temporal_workflow_id is not None
+                targets.append((message_uuid, message.status, durable))
+    for message_uuid, status, durable in targets:
+        if status == "pending" and await _cancel_pending(state, message_uuid):
+            continue
+        if durable:
+            async with state.sessions() as session, session.begin():
+                await message_store.remember_cancel(session, message_uuid)
         await state.broker.request_cancel(str(message_uuid))
+
+
+async def _cancel_pending(state: AppState, message_uuid: uuid.UUID) -> bool:
+    """Finish a message no run has claimed as `cancelled`; False when a run claimed it meanwhile."""
+
+    async def pending(session: AsyncSession) -> bool:
+        return await message_store.still_pending(session, message_uuid)
+
+    publisher = StreamPublisher(state.broker, str(message_uuid), state.settings.ai_sdk_version)
+    ending = Ending("cancelled", "cancelled", meta={"steps": 0})
+    return await finish_message(state.sessions, publisher, message_uuid, ending, fence=pending)

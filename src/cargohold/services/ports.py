@@ -59,11 +59,19 @@ class ScheduleSync(Protocol):
 
     async def agent_changed(self, agent_uuid: uuid.UUID) -> None: ...
 
+    def cron_schedule_id(self, agent_uuid: uuid.UUID, trigger: dict[str, Any]) -> str | None:
+        """The id of the Temporal Schedule that fires a deployed agent's cron trigger (the agent's
+        `temporalScheduleWorkflowId`); None when there is none (no Temporal)."""
+        ...
+
 
 class NoSchedules:
     """In process: the scheduler reads the agents on each pass; nothing to keep in step."""
 
     async def agent_changed(self, agent_uuid: uuid.UUID) -> None:
+        return None
+
+    def cron_schedule_id(self, agent_uuid: uuid.UUID, trigger: dict[str, Any]) -> str | None:
         return None
 
 

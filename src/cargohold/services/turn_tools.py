@@ -10,6 +10,7 @@ tool, an unknown connector) or an MCP server that cannot be reached is left out 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -122,8 +123,10 @@ async def build_turn_tools(
                 )
             )
         if mcp_clients:
-            from ..runtime.toolsets.mcp import open_mcp_clients
-
+            # The MCP client stack (fastmcp, mcp) takes seconds to import: off the event loop, so
+            # the first MCP turn does not stall the others (nor a Temporal worker's heartbeats).
+            mcp = await asyncio.to_thread(importlib.import_module, MCP_MODULE)
+            open_mcp_clients = mcp.open_mcp_clients
             setup = await open_mcp_clients(
                 mcp_clients,
                 settings=scope.deps.settings,
@@ -141,6 +144,9 @@ async def build_turn_tools(
         await result.aclose()
         raise
     return result
+
+
+MCP_MODULE = "cargohold.runtime.toolsets.mcp"
 
 
 def _background_starter(scope: TurnScope) -> StartBackground:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import UNFINISHED as UNFINISHED_SQL
-from ..db.tables import Chat, Message
+from ..db.tables import Chat, Message, TurnStep
 from ..db.types import utcnow
 
 __all__ = [
@@ -145,6 +145,23 @@ async def expired_unfinished(session: AsyncSession, now: datetime, limit: int = 
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def still_pending(session: AsyncSession, message_uuid: uuid.UUID) -> bool:
+    """Lock the message's row for update: is it still `pending` (stored, claimed by no run)?"""
+    message = await session.get(Message, message_uuid, with_for_update=True, populate_existing=True)
+    return message is not None and message.status == "pending"
+
+
+CANCEL_STEP = "cancel"
+"""A `turn_steps` row (key "") that says a cancel was asked for the message: a durable run that
+starts or takes over later than the broker remembers a cancel (jobs/temporal) still sees it."""
+
+
+async def remember_cancel(session: AsyncSession, message_uuid: uuid.UUID) -> None:
+    if await session.get(TurnStep, (message_uuid, CANCEL_STEP, "")) is None:
+        session.add(TurnStep(message_uuid=message_uuid, kind=CANCEL_STEP, key="", value={}))
+        await session.flush()
 
 
 def lease_until(seconds: float) -> datetime:

@@ -28,6 +28,13 @@ for i = 3, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'c'
 return 1
 """
 
+_END_AS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'end', '1')
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+
 
 class StreamTaken(Exception):
     pass
@@ -200,6 +207,16 @@ class RedisBroker:
         if not written:
             raise StreamTaken(f"stream {stream_id} was taken over by another producer")
         await self._redis.expire(self._stream_key(stream_id), _OPEN_TTL)
+
+    async def end_as(self, owner: str, stream_id: str) -> bool:
+        """`end`, only while `owner` owns the stream (checked and ended atomically): an attempt
+        taken over cannot end its successor's stream. False when it did not own it."""
+        self._ttl_refreshed.pop(stream_id, None)
+        ttl = max(1, int(self.retention_seconds))
+        ended = await self._redis.eval(
+            _END_AS, 2, self._owner_key(stream_id), self._stream_key(stream_id), owner, self.max_len, ttl
+        )
+        return bool(ended)
 
     async def chunks(self, stream_id: str) -> list[str]:
         """Every chunk the stream holds now, oldest first (`[DONE]` included once written)."""

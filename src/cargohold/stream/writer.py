@@ -11,9 +11,10 @@ broker.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic_ai.messages import FunctionToolResultEvent
 from pydantic_ai.run import AgentRunResultEvent
@@ -130,6 +131,10 @@ def _attachment_chunks(tool_call_id: str, metadata: Any) -> list[BaseChunk]:
 
 async def write_turn(events: AsyncIterator[TurnEvent], publisher: StreamPublisher) -> WriteResult:
     encoder = TurnEncoder(None, sdk_version=publisher.sdk_version)
-    async for chunk in encoder.transform_stream(events):
-        await publisher.emit(chunk)
+    # Closed here, in the run's task, whatever happens: the events may drive the agent run itself
+    # (`runtime.agent.TurnAgent.events`), whose teardown must run in the task that started it.
+    chunks = cast(AsyncGenerator[BaseChunk, None], encoder.transform_stream(events))  # an async generator
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            await publisher.emit(chunk)
     return WriteResult(encoder.last_finish_reason, encoder.error, encoder.cancelled is not None)

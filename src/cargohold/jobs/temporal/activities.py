@@ -24,7 +24,7 @@ from ...stream.publisher import StreamPublisher
 from ...stream.redis import RedisBroker
 from .children import Subagents, beat, durable_deps
 from .durable import DurableTurnRun, ResumablePublisher, resume
-from .journal import StepJournal
+from .journal import StepJournal, take_journal
 from .workflows import FAIL_TURN, RUN_TURN
 
 __all__ = ["TurnActivities", "claim_turn"]
@@ -32,15 +32,19 @@ __all__ = ["TurnActivities", "claim_turn"]
 log = logging.getLogger(__name__)
 
 
-async def claim_turn(deps: TurnDeps, message_uuid: uuid.UUID, workflow_id: str) -> PreparedTurn | None:
+async def claim_turn(deps: TurnDeps, message_uuid: uuid.UUID, workflow_id: str, owner: str) -> PreparedTurn | None:
     """Claim a `pending` message for this workflow, or take back a `generating` one this workflow
-    already ran (its worker died); None when it is finished or another run owns it."""
+    already ran (its worker died, or was taken for dead); None when it is finished or another run
+    owns it. The attempt `owner` takes the turn's journal in the same transaction, under the
+    message's row lock: from here on an earlier attempt can neither journal a step nor finish the
+    message (journal.py, the fence)."""
     async with deps.sessions() as session, session.begin():
         message = await session.get(Message, message_uuid, with_for_update=True)
         if message is None or message.status not in UNFINISHED:
             return None
         if message.status != "pending" and message.temporal_workflow_id != workflow_id:
             return None
+        await take_journal(session, message.uuid, "", owner)
         history = [(str(m.uuid), m.type, m.parts) for m in await history_of(session, message)]
         if message.status == "pending":
             await set_status(session, message, "generating")
@@ -67,15 +71,19 @@ class TurnActivities:
     async def run_turn(self, message_uuid: str) -> str:
         info = activity.info()
         message_uuid_var.set(message_uuid)
-        turn = await claim_turn(self.deps, uuid.UUID(message_uuid), info.workflow_id or "")
+        owner = f"{info.workflow_run_id}/{info.attempt}"
+        turn = await claim_turn(self.deps, uuid.UUID(message_uuid), info.workflow_id or "", owner)
         if turn is None:
             return "skipped"
         log.info("turn %s: attempt %d runs here", message_uuid, info.attempt)
-        journal = await StepJournal.load(self.deps.sessions, turn.message_uuid)
+        # The fences before the journal is read: the database's (claim_turn), then the stream's.
+        await self.broker.take_stream(message_uuid, owner)
+        journal = await StepJournal.load(self.deps.sessions, turn.message_uuid, owner=owner)
+        if journal.cancel_requested:  # asked before this attempt began (maybe longer ago than the broker keeps it)
+            await self.broker.request_cancel(message_uuid)
         heartbeat = asyncio.create_task(beat(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else 30))
         try:
             sdk = self.deps.settings.ai_sdk_version
-            owner = f"{info.workflow_run_id}/{info.attempt}"
             publisher = turn.publisher = ResumablePublisher(self.broker, message_uuid, sdk, owner)
             workflow_id = info.workflow_id or ""
             deps = durable_deps(self.deps, self.client, workflow_id, (turn.agent_uuid or NO_AGENT,))

@@ -32,13 +32,14 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
+from ...db.tables import TurnStep
 from ...runtime.credits import UsageRecord
 from ...services.ports import TurnDeps
 from ...services.subagents import refusal, run_subagent
 from ...services.turn_tools import TurnScope
 from ...settings import Settings
 from .durable import Steps, journaled
-from .journal import StepJournal, get_step, put_step
+from .journal import StepJournal, get_step, put_step, take_journal
 from .tool_runs import TemporalToolRuns
 from .workflows import FAIL_SUBAGENT, RUN_SUBAGENT, START_SUBAGENT, ChildStart, SubagentInput
 
@@ -121,7 +122,14 @@ class SubagentActivities:
         info = activity.info()
         workflow_id = info.workflow_id or ""
         message_uuid = uuid.UUID(child.message_uuid)
-        journal = await StepJournal.load(self.deps.sessions, message_uuid, child.key)
+        owner = f"{info.workflow_run_id}/{info.attempt}"
+        async with self.deps.sessions() as session, session.begin():
+            # The fence (journal.py) before the journal is read; not when the turn is over (its
+            # journal cleared): nothing is left behind then.
+            if await session.get(TurnStep, (message_uuid, "subagent", child.key)) is None:
+                return "skipped"
+            await take_journal(session, message_uuid, child.key, owner)
+        journal = await StepJournal.load(self.deps.sessions, message_uuid, child.key, owner=owner)
         if journal.answer is not None:
             return "finished"
         request = journal.request

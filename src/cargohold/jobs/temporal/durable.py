@@ -23,8 +23,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic_ai import RunContext
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolReturn
 from pydantic_ai.models import CompletedStreamedResponse, Model, ModelRequestParameters, StreamedResponse
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
@@ -32,10 +33,11 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_ai.ui.vercel_ai.response_types import BaseChunk
 from pydantic_ai.usage import RunUsage
 from pydantic_core import to_jsonable_python
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from ...runtime.credits import usage_record
-from ...services.finish import Ending
+from ...services.finish import Ending, finish_message
 from ...stream.chunks import SdkVersion
 from ...stream.publisher import StreamPublisher
 from ...stream.redis import RedisBroker
@@ -47,6 +49,24 @@ __all__ = ["DurableTurnRun", "ResumablePublisher", "Steps", "journaled"]
 log = logging.getLogger(__name__)
 _ALWAYS = frozenset({"finish", "error"})
 _OUTPUT_DELTAS = {"text-delta": "delta", "reasoning-delta": "delta", "tool-input-delta": "inputTextDelta"}
+_TOOL_RETURN = "cargohold.toolReturn"
+_TOOL_RETURNS: TypeAdapter[ToolReturn[Any]] = TypeAdapter(ToolReturn)
+
+
+def journal_form(result: Any) -> Any:
+    """A tool's result as the journal keeps it (JSON). A `ToolReturn` (a result with sources or
+    files for the stream, runtime/attachments.py) keeps its shape, so its replay is the same
+    `ToolReturn` and not a dict of its fields given to the model as the output."""
+    if isinstance(result, ToolReturn):
+        return {_TOOL_RETURN: _TOOL_RETURNS.dump_python(result, mode="json")}
+    return to_jsonable_python(result)
+
+
+def replayed(recorded: Any) -> Any:
+    """A journaled tool result as the tool returned it (`journal_form` undone)."""
+    if isinstance(recorded, dict) and len(recorded) == 1 and _TOOL_RETURN in recorded:
+        return _TOOL_RETURNS.validate_python(recorded[_TOOL_RETURN])
+    return recorded
 
 
 class _OwnedBroker:
@@ -59,6 +79,10 @@ class _OwnedBroker:
 
     async def publish(self, stream_id: str, chunks: Sequence[str]) -> None:
         await self.broker.publish_as(self.owner, stream_id, chunks)
+
+    async def end(self, stream_id: str) -> None:
+        if not await self.broker.end_as(self.owner, stream_id):
+            log.warning("stream %s: taken over by another attempt; not ended here", stream_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.broker, name)
@@ -164,11 +188,11 @@ class JournaledToolset(WrapperToolset[Any]):
         assert self.steps is not None
         journal, call_id = self.steps.journal, ctx.tool_call_id
         if call_id and call_id in journal.tools:
-            return journal.tools[call_id]
+            return replayed(journal.tools[call_id])
         result = await self.wrapped.call_tool(name, tool_args, ctx, tool)
         if call_id:
             try:
-                recorded = to_jsonable_python(result)
+                recorded = journal_form(result)
             except Exception:  # not JSON: the call runs again on a takeover (at least once)
                 log.warning("tool %s returned a value that cannot be journaled", name)
             else:
@@ -190,7 +214,17 @@ class DurableTurnRun(TurnRun):
             # down): another attempt carries it on from the journal. Finishing it here would end it.
             log.warning("turn %s handed over by Temporal: not finished here", self.message_uuid)
             return False
-        return await TurnRun._finish(self, publisher, ending)  # (no zero-argument super() in a slots dataclass)
+        journal = self.steps.journal
+
+        async def fence(session: AsyncSession) -> bool:
+            # Checked in the finishing transaction, the message's row locked: a successor that
+            # claimed the turn meanwhile wins, and this attempt writes nothing (row or stream).
+            return await journal.holds(session, for_update=True)
+
+        return await finish_message(self.deps.sessions, publisher, self.message_uuid, ending, fence=fence)
+
+    async def _holds(self, session: AsyncSession) -> bool:
+        return self.steps is None or await self.steps.journal.holds(session)
 
     def _wrap(self, model: Model, toolsets: list[AbstractToolset[Any]]) -> tuple[Model, list[AbstractToolset[Any]]]:
         assert self.steps is not None
@@ -212,8 +246,7 @@ async def resume(
     """Set the stream, the parts and the usage of a turn for this attempt: the first one marks
     where the stream began; a takeover cuts the stream back to the last step begun, folds the
     parts from what stays, mutes the replay up to that step and counts the cut-off call's output."""
-    stream_id = publisher.stream_id
-    await broker.take_stream(stream_id, publisher.owner)  # before anything is cut: the last writer is fenced off
+    stream_id = publisher.stream_id  # (taken by this attempt before its journal was read: run_turn)
     resume_at = journal.resume_at
     if resume_at is None:
         cursor = await broker.last_cursor(stream_id)

@@ -123,6 +123,9 @@ class TemporalSchedules:
         except (RPCError, RuntimeError, OSError) as exc:  # repaired by the next reconcile
             log.warning("agent %s: its Temporal schedules were not updated: %s", agent_uuid, exc)
 
+    def cron_schedule_id(self, agent_uuid: uuid.UUID, trigger: dict[str, Any]) -> str | None:
+        return cron_id(agent_uuid, trigger_key(trigger))
+
     async def reconcile(self) -> None:
         """Every agent's schedules as they should be; those of no agent deleted."""
         wanted: dict[str, Schedule] = {}

@@ -26,6 +26,7 @@ from ...runtime.plugins import Plugins
 from ...runtime.tools import ToolRegistry
 from ...services.connectors import credentials_loader
 from ...services.ports import TurnDeps
+from ...services.turn_tools import MCP_MODULE
 from ...settings import Settings
 from ...stream.redis import RedisBroker
 from ..tool_runs import BackgroundToolRuns
@@ -53,12 +54,15 @@ def check_config(settings: Settings) -> None:
 
 
 def _warm_imports(settings: Settings) -> None:
-    """Import the provider SDKs now (models.py imports them on first use, which blocks the event
-    loop for seconds): a worker's first turn must not miss its heartbeats and be taken over."""
+    """Import now what a turn imports on first use (the provider SDKs; the MCP client stack, ~1.5 s
+    on a quiet host and 10-20 s at load 15, which stalled the event loop past the heartbeat timeout
+    and made Temporal hand a live worker's turn to another): a worker's first turn of a kind must
+    not miss its heartbeats and be taken over."""
     if settings.openai_api_key or settings.openai_base_url:
         importlib.import_module("pydantic_ai.models.openai")
     if settings.anthropic_api_key or settings.anthropic_base_url:
         importlib.import_module("pydantic_ai.models.anthropic")
+    importlib.import_module(MCP_MODULE)
 
 
 async def run_worker(settings: Settings) -> None:

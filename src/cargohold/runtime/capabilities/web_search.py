@@ -17,8 +17,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
-from bs4 import BeautifulSoup
-from markdownify import markdownify
 from pydantic_ai import RunContext, Tool
 from pydantic_ai.exceptions import ToolFailed
 from pydantic_ai.native_tools import WebSearchTool
@@ -56,6 +54,9 @@ FETCH_SCHEMA = {
 def readable_text(body: bytes, content_type: str, charset: str | None) -> str:
     """A page as text a model can read: HTML without its non-content elements, as Markdown."""
     if "html" in content_type:
+        from bs4 import BeautifulSoup  # the HTML stack loads when a page is first read
+        from markdownify import markdownify
+
         soup = BeautifulSoup(body, "html.parser")
         for element in soup(_NOT_CONTENT):
             element.decompose()
@@ -112,6 +113,8 @@ async def fetch_readable(http: httpx.AsyncClient, settings: Settings, url: str) 
 
 
 def _title(body: bytes) -> str | None:
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(body[:200_000], "html.parser")
     return soup.title.get_text(strip=True) if soup.title and soup.title.string else None
 
