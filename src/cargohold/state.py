@@ -6,10 +6,11 @@ implementations (jobs/) are set here by the lifespan."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db.engine import SessionFactory
 from .files.blobs import BlobStore
@@ -50,6 +51,13 @@ class AppState:
     # --- Files (issue 12): the blob store, and a nudge for this replica's indexer after an upload ---
     blobs: BlobStore = field(init=False)
     wake_indexer: Callable[[], None] = field(init=False, default=lambda: None)
+
+    def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection of the reads engine, without an ORM session: for one-statement reads on
+        every request's path (the token lookup)."""
+        bind = self.reads.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        return bind.connect()
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(

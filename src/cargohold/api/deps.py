@@ -26,8 +26,8 @@ async def require_caller(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized()
-    async with state.reads() as session:
-        principal = await authenticate(session, credentials.credentials)
+    async with state.read_connection() as conn:
+        principal = await authenticate(conn, credentials.credentials)
     if principal is None:
         raise Unauthorized("Invalid API token")
     return principal

@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..files.attachments import Attachments, has_file_parts, prepare_attachments
 from ..runtime.capabilities.search_providers import native_search_problem
-from ..runtime.turn_config import TurnConfig
+from ..runtime.turn_config import CONFIG_COLUMNS, TurnConfig
 from ..schemas.messages import MessageCreate, MessageStream
 from ..schemas.parts import PartError, check_parts
 from ..state import AppState
@@ -47,6 +47,15 @@ from .ports import PreparedTurn
 from .releases import named_release
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
+
+
+_LIST_COLUMNS = frozenset(name for name, value in TurnConfig().columns().items() if isinstance(value, list))
+
+
+def _no_config() -> dict[str, Any]:
+    """A user message's configuration columns: what their column defaults would be (lists empty,
+    the rest NULL), set explicitly so both messages of a turn share one INSERT."""
+    return {name: [] if name in _LIST_COLUMNS else None for name in CONFIG_COLUMNS}
 
 
 def _refuse_unsupported(body: MessageStream | MessageCreate) -> None:
@@ -169,11 +178,13 @@ async def start_turn(
             # shown); a server-made one never is.
             if body.uuid is not None and await message_store.message_uuid_taken(session, user_uuid):
                 raise MessageAlreadyExists(f"A message with uuid {user_uuid} already exists")
-            chat = await chat_store.get_chat(session, who.workspace_uuid, chat_uuid, for_update=True)
+            chat, taken = None, False  # a server-made chat uuid is never taken: nothing to read
+            if body.chat_uuid is not None:
+                chat, taken = await chat_store.chat_for_turn(session, who.workspace_uuid, chat_uuid)
             if chat is None:
                 if body.chat_uuid is not None and not create_chat:
                     raise ChatNotFound()
-                if body.chat_uuid is not None and await chat_store.chat_uuid_taken(session, chat_uuid):
+                if taken:
                     raise ChatNotFound()  # deleted, or another workspace's: not this caller's to use
             else:
                 history = await message_store.chat_history(session, chat.uuid)
@@ -202,11 +213,14 @@ async def start_turn(
                     user_uuid=who.user_uuid,
                     agent_uuid=agent_uuid,
                     release_uuid=release_uuid,
+                    flush=False,  # inserted with the messages, with its final values
                 )
             elif agent_uuid is not None:
                 chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
             attachments.add_rows(session, chat.uuid)
             who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
+            # Both messages set the same columns (the user's config columns at their defaults), so
+            # the flush writes them in one INSERT.
             user_message = message_store.add_message(
                 session,
                 chat,
@@ -215,7 +229,10 @@ async def start_turn(
                 status="success",
                 parts=body.parts,
                 finished_at=utcnow(),
+                lease_expires_at=None,
+                evaluated_tools={},
                 **who_and_what,
+                **_no_config(),
             )
             assistant = message_store.add_message(
                 session,
@@ -224,6 +241,7 @@ async def start_turn(
                 type="assistant",
                 status=executor.initial_status,
                 parts=[],
+                finished_at=None,
                 lease_expires_at=lease_until(state.settings.lease_seconds),
                 evaluated_tools={},
                 **who_and_what,

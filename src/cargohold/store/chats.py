@@ -39,7 +39,10 @@ async def create_chat(
     name: str | None = None,
     agent_uuid: uuid.UUID | None = None,
     release_uuid: uuid.UUID | None = None,
+    flush: bool = True,
 ) -> Chat:
+    """A new chat in the session. With `flush=False` it is written with the transaction's next
+    flush (a turn's first messages then go with it: one INSERT each table, the chat's final values)."""
     now = utcnow()
     chat = Chat(
         uuid=chat_uuid,
@@ -57,7 +60,8 @@ async def create_chat(
         updated_at=now,
     )
     session.add(chat)
-    await session.flush()
+    if flush:
+        await session.flush()
     return chat
 
 
@@ -70,6 +74,21 @@ async def get_chat(
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def chat_for_turn(
+    session: AsyncSession, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID
+) -> tuple[Chat | None, bool]:
+    """One statement for a turn's chat: (this workspace's live chat, locked for update, else None;
+    whether the uuid is taken by any chat, in any workspace, deleted or not). The row is read by
+    uuid alone so that one query answers both; another workspace's row is never returned."""
+    chat = (await session.execute(sa.select(Chat).where(Chat.uuid == chat_uuid).with_for_update())).scalar_one_or_none()
+    if chat is None:
+        return None, False
+    if chat.workspace_uuid != workspace_uuid or chat.deleted_at is not None:
+        session.expunge(chat)
+        return None, True
+    return chat, True
 
 
 async def chat_uuid_taken(session: AsyncSession, chat_uuid: uuid.UUID) -> bool:
