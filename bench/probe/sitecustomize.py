@@ -1,0 +1,185 @@
+"""Where a streamed turn's first chunk spends its time, and what an open stream holds in memory.
+
+A `sitecustomize` for the server under test: put this directory first on its PYTHONPATH through
+`bench/load.py`'s `sqlite-before` target (which runs the server with BENCH_BEFORE_SRC as PYTHONPATH):
+
+    PROBE=timeline BENCH_BEFORE_SRC=bench/probe:src uv run python bench/load.py \\
+        --targets bare,sqlite-before --scenario 1x200 --tokens 50 --tps 0
+    # -> /tmp/cargohold-probe/timeline.txt: p50 offset (ms) of each mark from the request line
+
+    PROBE=memory BENCH_BEFORE_SRC=bench/probe:src uv run python bench/load.py rss \\
+        --target sqlite-before --streams 320 --ramp 40 --tokens 16 --tps 0.2 &
+    # once /tmp/cargohold-probe/baseline exists (the 20th stream arrived), wait until the streams are
+    # open, then: kill -USR2 <pid of `.venv/bin/cargohold serve`>
+    # -> /tmp/cargohold-probe/memory.txt: traced allocations alive now minus at the 20th stream, by
+    #    file and by line, and a histogram of gc-tracked objects
+
+Timeline marks: the request line, headers and body (uvicorn's httptools protocol), then the entry
+(`>`) and exit (`<`) of auth, `start_turn`, each `AsyncSession.execute`, the publisher, the run, its
+tools, model resolution, `write_turn`, the model's HTTP send, the response start and the first
+socket write that holds a `text-delta`. The probe itself adds about 1-2 ms. Measurement only:
+never installed with the server.
+"""
+
+from __future__ import annotations
+
+import os
+
+MODE = os.environ.get("PROBE", "")
+OUT = "/tmp/cargohold-probe"
+
+if MODE in ("timeline", "memory"):
+    import atexit
+    import contextvars
+    import functools
+    import gc
+    import signal
+    import statistics
+    import sys
+    import threading
+    import time
+    import tracemalloc
+    from collections import Counter
+    from typing import Any
+
+    os.makedirs(OUT, exist_ok=True)
+    _open: dict[int, list[tuple[str, float]]] = {}
+    _done: list[list[tuple[str, float]]] = []
+    _current: contextvars.ContextVar[int | None] = contextvars.ContextVar("probe_request", default=None)
+    _count = [0]
+
+    def _mark(label: str, rid: int | None = None) -> None:
+        rid = rid if rid is not None else _current.get()
+        if rid is not None and rid in _open:
+            _open[rid].append((label, time.perf_counter()))
+
+    def _dump_timeline(*_: Any) -> None:
+        offsets: dict[str, list[float]] = {}
+        for marks in _done:
+            start, seen = marks[0][1], set()
+            for label, at in marks:
+                if label not in seen:
+                    seen.add(label)
+                    offsets.setdefault(label, []).append((at - start) * 1000)
+        with open(f"{OUT}/timeline.txt", "a") as out:
+            out.write(f"--- {len(_done)} requests\n")
+            for label in sorted(offsets, key=lambda k: statistics.median(offsets[k])):
+                out.write(f"{label:28s} p50 {statistics.median(offsets[label]):7.2f} ms  n={len(offsets[label])}\n")
+
+    def _patch_uvicorn() -> None:
+        import uvicorn.protocols.http.httptools_impl as impl
+
+        on_url, on_headers = impl.HttpToolsProtocol.on_url, impl.HttpToolsProtocol.on_headers_complete
+        send = impl.RequestResponseCycle.send
+
+        def probed_on_url(self: Any, url: bytes) -> None:
+            self._probe = None
+            if b"/messages/stream" in url and self.parser.get_method() == b"POST":
+                _count[0] += 1
+                if MODE == "memory" and _count[0] == 20:
+                    gc.collect()
+                    _snapshots["baseline"] = tracemalloc.take_snapshot()
+                    open(f"{OUT}/baseline", "w").close()
+                if MODE == "timeline":
+                    self._probe = _count[0]
+                    _open[self._probe] = [("url", time.perf_counter())]
+            on_url(self, url)
+
+        def probed_on_headers(self: Any) -> None:
+            rid = getattr(self, "_probe", None)
+            if rid is None:
+                on_headers(self)
+                return
+            _mark("headers", rid)
+            token = _current.set(rid)  # the request's task is created here and copies the context
+            try:
+                on_headers(self)
+            finally:
+                _current.reset(token)
+
+        async def probed_send(self: Any, message: Any) -> None:
+            rid = _current.get()
+            if rid is not None and message["type"] == "http.response.start":
+                _mark("response_start")
+            elif rid is not None and message["type"] == "http.response.body" and b"text-delta" in message["body"]:
+                _mark("socket_write_text_delta")
+                marks = _open.pop(rid, None)
+                if marks:
+                    _done.append(marks)
+            await send(self, message)
+
+        impl.HttpToolsProtocol.on_url = probed_on_url  # type: ignore[method-assign]
+        impl.HttpToolsProtocol.on_headers_complete = probed_on_headers  # type: ignore[method-assign]
+        impl.RequestResponseCycle.send = probed_send  # type: ignore[method-assign]
+
+    _TIMED = (
+        ("cargohold.api.deps", "authenticate", "auth"),
+        ("cargohold.services.messages", "start_turn", "start_turn"),
+        ("sqlalchemy.ext.asyncio.session", "AsyncSession.execute", "execute"),
+        ("cargohold.stream.publisher", "StreamPublisher.open", "publisher_open"),
+        ("cargohold.jobs.turn_run", "TurnRun.run", "run"),
+        ("cargohold.jobs.turn_run", "TurnRun._tools", "tools"),
+        ("cargohold.runtime.models", "ModelRegistry.resolve", "resolve"),
+        ("cargohold.jobs.turn_run", "write_turn", "write_turn"),
+        ("httpx2", "AsyncClient.send", "model_send"),
+    )
+
+    def _time_coroutines() -> None:
+        for module, qualname, label in _TIMED:
+            owner: Any = sys.modules[module]
+            *path, name = qualname.split(".")
+            for attr in path:
+                owner = getattr(owner, attr)
+            original = getattr(owner, name)
+
+            def timed(original: Any = original, label: str = label) -> Any:
+                @functools.wraps(original)
+                async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    _mark(f"{label}>")
+                    try:
+                        return await original(*args, **kwargs)
+                    finally:
+                        _mark(f"{label}<")
+
+                return wrapper
+
+            setattr(owner, name, timed())
+
+    _snapshots: dict[str, tracemalloc.Snapshot] = {}
+
+    def _dump_memory(*_: Any) -> None:
+        gc.collect()
+        now = tracemalloc.take_snapshot()
+        ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+        now, before = now.filter_traces(ignore), _snapshots["baseline"].filter_traces(ignore)
+        with open(f"{OUT}/memory.txt", "w") as out:
+            out.write(f"stream requests seen: {_count[0]} (baseline at the 20th)\n")
+            total = sum(stat.size_diff for stat in now.compare_to(before, "filename"))
+            out.write(f"traced allocations alive, difference: {total / 1024:.0f} KiB\n")
+            for key in ("filename", "lineno"):
+                out.write(f"=== by {key}\n")
+                for stat in now.compare_to(before, key)[:45]:
+                    out.write(f"{stat.size_diff / 1024:9.1f} KiB {stat.count_diff:7d}  {stat.traceback}\n")
+            out.write("=== gc-tracked objects now\n")
+            for kind, n in Counter(type(o).__name__ for o in gc.get_objects()).most_common(40):
+                out.write(f"{n:8d} {kind}\n")
+
+    def _install_when_loaded() -> None:
+        # The server imports these modules after this file runs: wait for them, then patch.
+        needed = ("cargohold.jobs.turn_run", "cargohold.api.deps", "uvicorn.protocols.http.httptools_impl")
+        for _ in range(1200):
+            if all(name in sys.modules for name in needed) and "httpx2" in sys.modules:
+                time.sleep(0.5)
+                _patch_uvicorn()
+                if MODE == "timeline":
+                    _time_coroutines()
+                return
+            time.sleep(0.1)
+
+    if MODE == "timeline":
+        atexit.register(_dump_timeline)
+        signal.signal(signal.SIGTERM, lambda *_: (_dump_timeline(), os._exit(0)))
+    else:
+        tracemalloc.start(1)
+        signal.signal(signal.SIGUSR2, _dump_memory)
+    threading.Thread(target=_install_when_loaded, daemon=True).start()
