@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, load_only
 from ..db.tables import Chat, Message
 from ..db.types import utcnow
 
-__all__ = ["ChatFilters", "chat_uuid_taken", "create_chat", "get_chat", "list_chats", "soft_delete_chat"]
+__all__ = ["ChatFilters", "chat_for_turn", "create_chat", "get_chat", "list_chats", "soft_delete_chat"]
 
 
 @dataclass(slots=True)
@@ -89,11 +89,6 @@ async def chat_for_turn(
         session.expunge(chat)
         return None, True
     return chat, True
-
-
-async def chat_uuid_taken(session: AsyncSession, chat_uuid: uuid.UUID) -> bool:
-    """Whether any chat, in any workspace, deleted or not, has this uuid."""
-    return (await session.execute(sa.select(sa.exists().where(Chat.uuid == chat_uuid)))).scalar_one()
 
 
 async def get_last_message(session: AsyncSession, chat: Chat) -> Message | None:
