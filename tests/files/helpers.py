@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import httpx
+
+from ..harness import wait_until
 
 FILES = "/v1/content/files"
 
@@ -32,14 +32,17 @@ async def uploaded(client: httpx.AsyncClient, name: str, data: bytes, **fields: 
 async def wait_indexed(
     client: httpx.AsyncClient, file_uuid: str, statuses: tuple[str, ...] = ("ready", "error"), timeout: float = 180.0
 ) -> dict[str, Any]:
-    """The file once its `indexStatus` is one of `statuses`: a condition polled every 50 ms with a
-    deadline (slower than `wait_until`'s 10 ms, so the polling does not compete with the embedding
-    work it waits for on a loaded machine)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found: dict[str, Any] = (await client.get(f"{FILES}/{file_uuid}")).json().get("file", {})
-        if found.get("indexStatus") in statuses:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"file {file_uuid} still {found.get('indexStatus')!r} after {timeout}s")
-        await asyncio.sleep(0.05)
+    """The file once its `indexStatus` is one of `statuses` (`wait_until` on the file's read: its
+    pause grows to 50 ms, so the polling does not compete with the embedding work it waits for)."""
+    found: dict[str, Any] = {}
+
+    async def settled() -> bool:
+        nonlocal found
+        found = (await client.get(f"{FILES}/{file_uuid}")).json().get("file", {})
+        return found.get("indexStatus") in statuses
+
+    try:
+        await wait_until(settled, timeout=timeout)
+    except TimeoutError:
+        raise TimeoutError(f"file {file_uuid} still {found.get('indexStatus')!r} after {timeout}s") from None
+    return found
