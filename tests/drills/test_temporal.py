@@ -208,6 +208,14 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
                 await stop(worker)
 
 
+@pytest_asyncio.fixture(autouse=True, loop_scope="module")
+async def fresh_drill(cluster: Cluster) -> None:
+    """Each drill starts from two workers and an empty script: a drill that failed halfway (a worker
+    killed and not replaced, a scripted reply never asked for) must not fail the drills after it."""
+    cluster.llm.queue.clear()
+    await cluster.respawn()
+
+
 def fold(chunks: list[Any]) -> list[dict[str, Any]]:
     """What the AI SDK client builds from a stream: its parts."""
     builder = PartsBuilder()
