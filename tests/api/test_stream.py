@@ -5,16 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy as sa
 from pydantic_ai import Tool
+from sqlalchemy.orm import Session
+
+from cargohold.db.tables import Chat
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
-from ..harness import Server, StreamReader, kind, new_uuid, read_stream, stream_body, stream_turn, text_of
+from ..harness import (
+    Server,
+    StreamReader,
+    kind,
+    new_uuid,
+    read_stream,
+    stream_body,
+    stream_turn,
+    text_of,
+    wait_until,
+)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+URL = "/v1/ai/messages/stream"
 HEADERS = {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -291,6 +308,72 @@ class TestConflicts:
             assert [c["uuid"] for c in listed] == [chat_uuid]
             assistant = listed[0]["lastMessage"]["uuid"]
             await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [assistant]})
+
+    async def test_sends_racing_into_a_new_chat(self, server: Server, tenant: Tenant, llm: FakeLLM) -> None:
+        """Six first messages race into one new chat. A turn starts running while its message is
+        still being committed, so each loser's run has begun: it is stopped with no trace (no model
+        request, no stream, no task left), the loser gets a 409, and the one winner streams on."""
+        llm.script(Reply(text="the one turn", hang=True))
+        chat_uuid, requests = new_uuid(), len(llm.requests)
+        winners: list[tuple[httpx.Response, StreamReader]] = []
+
+        async def send(n: int) -> int:
+            body = stream_body(chat_uuid, f"hi {n}")
+            response = await tenant.client.send(tenant.client.build_request("POST", URL, json=body), stream=True)
+            if response.status_code == 200:
+                winners.append((response, StreamReader(response)))
+                await winners[-1][1].until(1)
+                return 200
+            await response.aread()
+            await response.aclose()
+            assert response.json()["reason"] == "lastMessageNotFinished", response.json()
+            return response.status_code
+
+        codes = await asyncio.gather(*(send(n) for n in range(6)))
+        assert sorted(codes) == [200, *[409] * 5]
+        [(response, winner)] = winners
+        try:
+            await wait_until(lambda: len(llm.requests) > requests)  # the winner asks the model
+            message_uuid = winner.chunks[0]["messageId"]
+            assert list(server.state.executor.tasks) == [uuid.UUID(message_uuid)]  # the losers' runs are gone
+            assert len(llm.requests) - requests == 1
+            listed = (await tenant.client.get(f"/v1/ai/messages/list?chatUuid={chat_uuid}")).json()["messages"]
+            assert sorted(m["type"] for m in listed) == ["assistant", "user"]
+        finally:
+            await tenant.client.post("/v1/ai/messages/cancel", json={"uuids": [winner.chunks[0]["messageId"]]})
+            rest = await winner.rest()
+            await response.aclose()
+        assert rest[-1] == "[DONE]"
+
+    async def test_a_failed_commit_leaves_no_trace(
+        self, server: Server, tenant: Tenant, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The run is started while its message is being committed. When the COMMIT fails, the
+        client gets an error and the run stops before it does anything: no model request, no
+        stream, no chat, no task left behind."""
+        llm.script(Reply(text="never asked"))
+        chat_uuid, requests = new_uuid(), len(llm.requests)
+        submitted: list[uuid.UUID] = []
+        submit = server.state.executor.submit
+        monkeypatch.setattr(server.state.executor, "submit", lambda m, p=None: (submitted.append(m), submit(m, p)))
+
+        def fail_this_flush(session: Session, _: Any) -> None:
+            if any(isinstance(row, Chat) and str(row.uuid) == chat_uuid for row in session.new):
+                raise sa.exc.OperationalError("INSERT INTO chats", {}, Exception("disk I/O error (injected)"))
+
+        sa.event.listen(Session, "after_flush", fail_this_flush)
+        try:
+            response = await tenant.client.post(URL, json=stream_body(chat_uuid, "hi"))
+        finally:
+            sa.event.remove(Session, "after_flush", fail_this_flush)
+        assert response.status_code == 500 and response.json() == {"errorMessage": "Internal server error"}
+        [message_uuid] = submitted  # the run had been started
+        await wait_until(lambda: message_uuid not in server.state.executor.tasks)
+        assert len(llm.requests) == requests
+        assert (await tenant.client.get(f"/v1/ai/chats/{chat_uuid}")).status_code == 404
+        assert (await tenant.client.get(f"/v1/ai/messages/{message_uuid}")).status_code == 404
+        assert (await tenant.client.get(f"{URL}/{message_uuid}/stream")).status_code in (204, 404)
+        llm.queue.clear()
 
 
 class TestReasoning:

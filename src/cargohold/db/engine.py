@@ -1,5 +1,6 @@
 """Engine and session factory. SQLite gets WAL, a busy timeout and owner-only files (the database
-holds secrets, encrypted or not); the rest is dialect-neutral.
+holds secrets, encrypted or not), and aiosqlite connections with one thread hand-off per statement
+(`sqlite_driver`); the rest is dialect-neutral.
 
 `make_engine(url, keyring=...)` attaches the keyring that `crypto.EncryptedText`/`EncryptedJSON`
 columns (and migrations that re-write them) use."""
@@ -17,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from ..crypto import Keyring, attach_keyring
+from . import sqlite_driver
 
 __all__ = ["SessionFactory", "make_engine", "make_reader_engine", "make_session_factory", "sqlite_file"]
 
@@ -71,7 +73,7 @@ def _make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # is fair and immediate where SQLite's busy handler would sleep and back off (p99 latency).
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, async_creator=sqlite_driver.connector(url, timeout=30), **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -104,7 +106,9 @@ def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     the write lock. Elsewhere the same engine."""
     if not url.startswith("sqlite"):
         return engine
-    reader = create_async_engine(url, connect_args={"timeout": 30}, pool_size=4, max_overflow=4)
+    reader = create_async_engine(
+        url, async_creator=sqlite_driver.connector(url, timeout=30), pool_size=4, max_overflow=4
+    )
 
     @event.listens_for(reader.sync_engine, "connect")
     def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,6 @@
 """The in-process executor: each turn is a task owned by the app, not by any request. It starts
-the turn at once (`initial_status = "generating"`), with what the service already has in hand."""
+the turn at once (`initial_status = "generating"`), with what the service already has in hand:
+`start_turn` submits it while its transaction commits (`PreparedTurn.stored`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class RunExecutor:
         task = asyncio.create_task(run.run(), name=f"turn-{message_uuid}")
         self.tasks[message_uuid] = task
         task.add_done_callback(lambda t: self._done(message_uuid, t))
+        if prepared is not None and prepared.stored is not None:  # its message's commit failed: stop it
+            prepared.stored.add_done_callback(lambda stored: task.cancel() if stored.cancelled() else None)
 
     def is_running(self, message_uuid: uuid.UUID) -> bool:
         return message_uuid in self.tasks

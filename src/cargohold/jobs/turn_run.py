@@ -118,6 +118,8 @@ class TurnRun:
         ending = Ending("error", "error", error_message=INTERRUPTED)
         tools, sources = TurnTools(), ToolSource()
         try:
+            if turn.config.reaches_out():  # tools and sources read the database and may emit
+                await self._stored()
             tools, sources = await self._tools(turn, publisher)
             ending = await self._run_agent(turn, publisher, tools, sources)
         except Exception as exc:  # a failure outside the agent loop (model setup, tools)
@@ -126,6 +128,9 @@ class TurnRun:
         finally:
             heartbeat.cancel()
             unregister()
+            if not await self._was_stored():  # its message's commit failed: nothing to finish
+                await asyncio.shield(_close(tools, sources))
+                return  # noqa: B012 - the run was cancelled for this (RunExecutor.submit)
             ending.parts = publisher.parts.parts
             ending.usage = self._usage(complete=ending.status == "success")
             ending.evaluated_tools = self.evaluated
@@ -134,6 +139,23 @@ class TurnRun:
             if await asyncio.shield(self._finish(publisher, ending)):
                 self.timer.finished(ending.status, self.slug, ending.usage)
             await asyncio.shield(_close(tools, sources))
+
+    async def _stored(self) -> None:
+        """Wait until the message is stored and its stream opened (`PreparedTurn.stored`): a run
+        submitted before the commit reads, writes and asks the model only after it."""
+        stored = self.prepared.stored if self.prepared is not None else None
+        if stored is not None and (not stored.done() or stored.cancelled()):
+            await asyncio.shield(stored)  # raises when the commit failed (this run is cancelled then too)
+
+    async def _was_stored(self) -> bool:
+        """At the end of the run: was its message stored? (Waits for the commit if need be.)"""
+        stored = self.prepared.stored if self.prepared is not None else None
+        if stored is None:
+            return True
+        if not stored.done():
+            with suppress(asyncio.CancelledError):
+                await asyncio.shield(stored)
+        return stored.done() and not stored.cancelled()
 
     async def _tools(self, turn: PreparedTurn, publisher: StreamPublisher) -> tuple[TurnTools, ToolSource]:
         scope = TurnScope(
@@ -202,6 +224,7 @@ class TurnRun:
                 with_reasoning=config.with_reasoning,
                 max_steps=config.max_steps or settings.default_max_steps,
                 request_timeout=settings.model_request_timeout,
+                ready=self._stored,
             )
         )
         result = await write_turn(self.timer.first_event(agent.events(self.usage, self.token), self.slug), publisher)
@@ -273,6 +296,7 @@ class TurnRun:
         """Renew the lease and save the parts and usage so far: a crash loses at most one interval."""
         settings = self.deps.settings
         assert self.publisher is not None
+        await self._stored()
         while True:
             await asyncio.sleep(settings.lease_seconds / 3)
             try:

@@ -7,14 +7,14 @@ the client), and `TurnAgent.output` runs it to its output (a sub-agent's answer)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import Agent, CancellationToken, RunContext, Tool
-from pydantic_ai.capabilities import NativeTool, PrepareTools
+from pydantic_ai.capabilities import AbstractCapability, NativeTool
 from pydantic_ai.messages import AgentStreamEvent, ModelMessage
-from pydantic_ai.models import Model
+from pydantic_ai.models import Model, ModelRequestContext
 from pydantic_ai.native_tools import AbstractNativeTool
 from pydantic_ai.result import AgentStream
 from pydantic_ai.run import AgentRunResultEvent
@@ -42,6 +42,9 @@ class AgentSpec:
     with_reasoning: bool = False
     max_steps: int = 20
     request_timeout: float = 120.0
+    ready: Callable[[], Awaitable[None]] | None = None
+    """Awaited before each model request. An in-process run is built, and pydantic-ai's run set
+    up, while its message is still being stored; the model is asked only once it is."""
 
 
 @dataclass(slots=True)
@@ -97,20 +100,37 @@ class TurnAgent:
         return result.output
 
 
-def build_agent(spec: AgentSpec) -> TurnAgent:
-    turn: TurnAgent
+@dataclass
+class _TurnHooks(AbstractCapability[None]):
+    """The turn's own hooks, as one capability (each capability wraps every run and event)."""
 
-    async def bound_steps(ctx: RunContext[None], defs: list[ToolDefinition]) -> list[ToolDefinition]:
+    turn: TurnAgent | None = None
+
+    @classmethod
+    def get_serialization_name(cls) -> str | None:
+        return None
+
+    async def prepare_tools(self, ctx: RunContext[None], tool_defs: list[ToolDefinition]) -> list[ToolDefinition]:
         # On the last allowed step the model gets no tools, so it answers instead of stopping
         # silently on a tool call (deepset-ai/haystack#10001).
-        if ctx.run_step >= spec.max_steps and defs:
-            turn.hit_step_bound = True
+        assert self.turn is not None
+        if ctx.run_step >= self.turn.spec.max_steps and tool_defs:
+            self.turn.hit_step_bound = True
             return []
-        return defs
+        return tool_defs
 
+    async def before_model_request(
+        self, ctx: RunContext[None], request_context: ModelRequestContext
+    ) -> ModelRequestContext:
+        assert self.turn is not None
+        if self.turn.spec.ready is not None:
+            await self.turn.spec.ready()
+        return request_context
+
+
+def build_agent(spec: AgentSpec) -> TurnAgent:
+    hooks = _TurnHooks()
     native = [NativeTool(tool) for tool in spec.builtin_tools]
-    agent = Agent(
-        spec.model, tools=spec.tools, toolsets=spec.toolsets, capabilities=[PrepareTools(bound_steps), *native]
-    )
-    turn = TurnAgent(agent, spec)
+    agent = Agent(spec.model, tools=spec.tools, toolsets=spec.toolsets, capabilities=[hooks, *native])
+    hooks.turn = turn = TurnAgent(agent, spec)
     return turn

@@ -68,6 +68,11 @@ class TurnConfig(BaseModel):
             suggested_actions=list(row.suggested_actions or []),
         )
 
+    def reaches_out(self) -> bool:
+        """Whether the turn binds actions, MCP clients, resources or capabilities: building them
+        reads the database and may call out, so a run does that only once its message is stored."""
+        return bool(self.actions or self.mcp_clients or self.resources or self.capabilities)
+
     def columns(self) -> dict[str, Any]:
         """The assistant message's columns that hold this configuration."""
         return self.model_dump()

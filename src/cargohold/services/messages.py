@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -157,7 +158,9 @@ def _check_parts(state: AppState, parts: list[Any]) -> None:
 async def start_turn(
     state: AppState, who: Principal, body: MessageStream | MessageCreate, *, create_chat: bool
 ) -> tuple[Message, Message]:
-    """Store the user message and the assistant message, then hand the turn to the executor. A chat
+    """Store the user message and the assistant message, and hand the turn to the executor: one
+    that runs it here gets it before the commit, with `PreparedTurn.stored` set once the message is
+    stored and its stream opened (cancelled if the commit fails); another gets it after. A chat
     that does not exist is created when `create_chat` (the stream endpoint), else it is a 404.
     Everything is validated first: a refused request writes nothing (one transaction)."""
     _refuse_unsupported(body)
@@ -167,6 +170,7 @@ async def start_turn(
     trigger = body.chat_trigger.model_dump(mode="json", by_alias=True) if body.chat_trigger else {"type": "app"}
     executor = state.executor
     history: list[tuple[str, str, Any, str]] = []
+    stored: asyncio.Future[None] | None = None
     attachments = Attachments(body.parts)
     if has_file_parts(body.parts):  # files (issue 12): attachments' bytes stored before the transaction
         async with state.reads() as session:
@@ -248,31 +252,50 @@ async def start_turn(
                 **config.columns(),
             )
             chat.active_stream_uuid = assistant.uuid
+            if executor.initial_status == "generating":
+                # Started now, before the flush and the COMMIT: the run builds its agent while they
+                # run, and asks the model only once `stored` says the message is stored.
+                stored = asyncio.get_running_loop().create_future()
+                publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
+                prepared = PreparedTurn(
+                    message_uuid=assistant.uuid,
+                    workspace_uuid=who.workspace_uuid,
+                    chat_uuid=chat.uuid,
+                    user_uuid=who.user_uuid,
+                    agent_uuid=agent_uuid,
+                    config=config,
+                    history=[*((u, t, p) for u, t, p, _ in history), (str(user_uuid), "user", body.parts)],
+                    publisher=publisher,
+                    stored=stored,
+                )
+                executor.submit(assistant.uuid, prepared)
     except IntegrityError as exc:
         # Two sends raced into one chat (same seq) or reused a uuid: the loser writes nothing.
+        _not_stored(stored)
         await attachments.discard(state.blobs)
         raise LastMessageNotFinished("Another message was just sent to this chat") from exc
     except BaseException:
+        _not_stored(stored)
         await attachments.discard(state.blobs)
         raise
     if attachments.rows:
         state.wake_indexer()
-    publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
-    await publisher.open()
-    prepared = None
-    if executor.initial_status == "generating":
-        prepared = PreparedTurn(
-            message_uuid=assistant.uuid,
-            workspace_uuid=who.workspace_uuid,
-            chat_uuid=chat.uuid,
-            user_uuid=who.user_uuid,
-            agent_uuid=agent_uuid,
-            config=config,
-            history=[*((u, t, p) for u, t, p, _ in history), (str(user_uuid), "user", body.parts)],
-            publisher=publisher,
-        )
-    executor.submit(assistant.uuid, prepared)
+    if stored is None:  # an executor that runs the turn elsewhere, from the stored message
+        await StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version).open()
+        executor.submit(assistant.uuid)
+        return user_message, assistant
+    try:
+        await publisher.open()
+    except BaseException:
+        _not_stored(stored)  # stored, but with no stream: the reaper finishes it, as any run it lost
+        raise
+    stored.set_result(None)
     return user_message, assistant
+
+
+def _not_stored(stored: asyncio.Future[None] | None) -> None:
+    if stored is not None and not stored.done():
+        stored.cancel()
 
 
 async def read_message(state: AppState, who: Principal, message_uuid: uuid.UUID) -> Message:

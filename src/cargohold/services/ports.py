@@ -5,6 +5,7 @@ service imports them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,9 +28,9 @@ __all__ = ["Executor", "NoSchedules", "PreparedTurn", "ScheduleSync", "ToolRunne
 
 @dataclass(slots=True)
 class PreparedTurn:
-    """What the service that stored a turn already knows, so an in-process run need not read it
+    """What the service that stores a turn already knows, so an in-process run need not read it
     back: the assistant message, its configuration, the chat history before it, and the stream
-    (already opened with its `start` chunk)."""
+    (opened with its `start` chunk before `stored` is done)."""
 
     message_uuid: uuid.UUID
     workspace_uuid: uuid.UUID
@@ -40,6 +41,11 @@ class PreparedTurn:
     history: list[tuple[str, str, list[dict[str, Any]]]]
     """(uuid, type, parts) per message, oldest first, the user message of this turn last."""
     publisher: StreamPublisher | None = None
+    stored: asyncio.Future[None] | None = None
+    """Set when the run is submitted before the transaction that stores its message has
+    committed (`services.messages.start_turn`): done once the message is stored and the stream
+    opened, cancelled when it never will be (the executor then cancels the run). Until then the
+    run may build its agent, but reads and writes nothing and asks no model."""
 
 
 class Executor(Protocol):
