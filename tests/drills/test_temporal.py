@@ -457,21 +457,24 @@ async def test_kill9_mid_subagent(cluster: Cluster) -> None:
     helper = await deployed_agent(cluster, "Helper", systemPrompt="You help.")
     action = {"kind": "agent", "slug": "ask_helper", "agentUuid": helper}
     requests = len(cluster.llm.requests)
+    # Each reply goes to its caller (`match`): the child's requests carry its system prompt, the turn's its
+    # user text. The child's requests are not streamed: its first reply holds the body back (first_delay).
+    turn, child = "ask the helper", "You help."
     cluster.llm.script(
-        Reply(tool_calls=[ToolCall("ask_helper", {"prompt": "help me"}, id="sub1")]),  # the turn
-        Reply(text=CHILD, first_delay=120),  # the child: its worker dies while this one keeps it waiting
-        Reply(text=CHILD),  # the child again, on another worker
-        Reply(text=STORY, delay=0.05),  # the turn, with the child's answer
+        Reply(tool_calls=[ToolCall("ask_helper", {"prompt": "help me"}, id="sub1")], match=turn),
+        Reply(text=CHILD, first_delay=120, match=child),  # its worker dies while this one keeps it waiting
+        Reply(text=CHILD, match=child),  # the child again, on another worker
+        Reply(text=STORY, delay=0.05, match=turn),  # the turn, with the child's answer
     )
     chat_uuid = new_uuid()
-    body = stream_body(chat_uuid, "ask the helper", actions=[action])
+    body = stream_body(chat_uuid, turn, actions=[action])
     async with cluster.client.stream("POST", "/v1/ai/messages/stream", json=body) as r:
         reader = StreamReader(r)
         message_uuid = (await reader.until(1))[0]["messageId"]
         child_id = f"turn-{message_uuid}:sub1"
         needle = f"sub-agent {child_id}: attempt"
         await wait_until(lambda: any(w.said(needle) for w in cluster.workers), timeout=60)
-        await wait_until(lambda: len(cluster.llm.requests) >= requests + 2, timeout=60)
+        await wait_until(lambda: any(child in json.dumps(q) for q in cluster.llm.requests[requests:]), timeout=60)
         dead = next(w for w in cluster.workers if w.said(needle))
         await cluster.kill(dead)
         await reader.rest(timeout=120)

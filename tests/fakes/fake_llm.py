@@ -73,10 +73,15 @@ class Reply:
     delay: float = 0.0
     """Seconds between streamed events."""
     first_delay: float = 0.0
-    """Seconds before the first streamed event (after the headers): a slow time to first token."""
+    """Seconds before the first streamed event (after the headers): a slow time to first token. A non-streamed
+    reply waits as long before its JSON body (after the headers)."""
     server_blocks: list[dict[str, Any]] = field(default_factory=list)
     """Anthropic only: content blocks the provider ran itself (`server_tool_use`, `web_search_tool_result`), sent
     before the text; a `server_tool_use` block's input is streamed as one `input_json_delta`."""
+    match: str | None = None
+    """Taken only by a request whose JSON body contains this string (e.g. a sub-agent's system prompt, or the
+    user's text of the turn that calls it): a request takes the first queued reply that it matches, so replies
+    meant for concurrent callers (a turn and its sub-agent) cannot be swapped. None: any request takes it."""
 
 
 class FakeLLM:
@@ -129,7 +134,8 @@ class FakeLLM:
         self.models = ["gpt-test"]
 
     def script(self, *replies: Reply) -> None:
-        """Queue replies; each request (to either API) takes the next one."""
+        """Queue replies; each request (to any API) takes the first one it matches (`Reply.match`): the next one,
+        when no reply has a `match`."""
         self.queue.extend(replies)
 
     async def __aenter__(self) -> FakeLLM:
@@ -179,8 +185,19 @@ class FakeLLM:
         self.requests.append(body)
         if not self._key_ok(request):
             return body, Reply(status=401, error_message="fake LLM: invalid API key")
-        reply = self.queue.pop(0) if self.queue else self.default
-        return body, reply
+        return body, self._next(body)
+
+    def _next(self, body: dict[str, Any]) -> Reply | None:
+        """The first queued reply the request matches (taken off the queue), else the default."""
+        text: str | None = None
+        for i, reply in enumerate(self.queue):
+            if reply.match is not None:
+                if text is None:
+                    text = json.dumps(body, ensure_ascii=False)
+                if reply.match not in text:
+                    continue
+            return self.queue.pop(i)
+        return self.default
 
     def _key_ok(self, request: Request) -> bool:
         headers = request.headers
@@ -237,7 +254,7 @@ class FakeLLM:
         self.requests.append(body)
         if not self._key_ok(request):
             return _gemini_error(400, "API key not valid. Please pass a valid API key.")
-        reply = self.queue.pop(0) if self.queue else self.default
+        reply = self._next(body)
         if reply is None or reply.status != 200:
             status = 500 if reply is None else reply.status
             return _gemini_error(status, NO_REPLY_LEFT if reply is None else _error_message(reply))
@@ -276,7 +293,7 @@ class FakeLLM:
         """`events` when the request asked for a stream, else the `complete` JSON body."""
         if body.get("stream"):
             return _Playback(self, reply, events, hang_at=hang_at, media_type="text/event-stream")
-        if reply.hang or reply.cut_after_chunks is not None:
+        if reply.hang or reply.cut_after_chunks is not None or reply.first_delay:
             return _Playback(self, reply, [json.dumps(complete)], hang_at=0, media_type="application/json")
         return JSONResponse(complete)
 
@@ -407,9 +424,9 @@ class FakeLLM:
 
 
 class _Playback(StreamingResponse):
-    """Plays prepared events (SSE, or one JSON body) as the reply says: paced, hanging, or cut short. A cut (or a
-    hang the stopping fake lets go of) leaves the chunked body unfinished, so uvicorn drops the connection and
-    logs "ASGI callable returned without completing response"."""
+    """Plays prepared events (SSE, or one JSON body) as the reply says: delayed, paced, hanging, or cut short. A
+    cut (or a hang the stopping fake lets go of) leaves the chunked body unfinished, so uvicorn drops the
+    connection and logs "ASGI callable returned without completing response"."""
 
     def __init__(self, llm: FakeLLM, reply: Reply, events: list[str], *, hang_at: int, media_type: str) -> None:
         # The events of the test that asked: a reply still playing when a shared fake is reset reports to them.

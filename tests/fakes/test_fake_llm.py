@@ -100,6 +100,18 @@ class TestText:
         outputs = [(await Agent(model).run(prompt)).output for prompt in ("one", "two", "three")]
         assert outputs == ["scripted", "fallback", "fallback"]
 
+    async def test_a_request_takes_the_first_reply_it_matches(self, model: Model, llm: FakeLLM) -> None:
+        llm.script(Reply(text="for beta", match="beta"), Reply(text="for alpha", match="alpha"), Reply(text="any"))
+        llm.default = Reply(text="fallback")
+        outputs = [(await Agent(model).run(prompt)).output for prompt in ("gamma", "alpha", "alpha", "beta")]
+        assert outputs == ["any", "for alpha", "fallback", "for beta"] and llm.queue == []
+
+    async def test_first_delay_holds_a_non_streamed_reply(self, model: Model, llm: FakeLLM) -> None:
+        llm.script(Reply(text="Took a while.", first_delay=0.2))
+        started = time.monotonic()
+        result = await Agent(model).run("hi")
+        assert result.output == "Took a while." and time.monotonic() - started >= 0.2
+
 
 class TestToolTurn:
     @pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "not-streamed"])
