@@ -244,7 +244,10 @@ async def reattach(cluster: Cluster, chat_uuid: str, message_uuid: str) -> async
     """Once another worker has taken the turn over (it says so after cutting the dead worker's step
     out of the stream), a second client re-attaches to the chat's stream and reads it all."""
     taken = f"turn {message_uuid} taken over"
-    await wait_until(lambda: any(w.said(taken) for w in cluster.workers), timeout=120)
+    try:
+        await wait_until(lambda: any(w.said(taken) for w in cluster.workers), timeout=120)
+    except TimeoutError:
+        raise AssertionError(f"no worker took turn {message_uuid} over within 120 s\n{cluster.logs()}") from None
 
     async def read() -> list[Any]:
         async with cluster.client.stream("GET", f"/v1/ai/chats/{chat_uuid}/stream") as response:
