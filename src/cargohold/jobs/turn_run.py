@@ -140,16 +140,21 @@ class TurnRun:
                 self.timer.finished(ending.status, self.slug, ending.usage)
             await asyncio.shield(_close(tools, sources))
 
+    @property
+    def _gate(self) -> asyncio.Future[None] | None:
+        """`PreparedTurn.stored`: set when this run was submitted before its message's commit."""
+        return self.prepared.stored if self.prepared is not None else None
+
     async def _stored(self) -> None:
         """Wait until the message is stored and its stream opened (`PreparedTurn.stored`): a run
         submitted before the commit reads, writes and asks the model only after it."""
-        stored = self.prepared.stored if self.prepared is not None else None
+        stored = self._gate
         if stored is not None and (not stored.done() or stored.cancelled()):
             await asyncio.shield(stored)  # raises when the commit failed (this run is cancelled then too)
 
     async def _was_stored(self) -> bool:
         """At the end of the run: was its message stored? (Waits for the commit if need be.)"""
-        stored = self.prepared.stored if self.prepared is not None else None
+        stored = self._gate
         if stored is None:
             return True
         if not stored.done():

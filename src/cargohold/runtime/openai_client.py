@@ -38,7 +38,7 @@ from openai.resources.chat.completions import AsyncCompletions
 from openai.resources.chat.completions.completions import validate_response_format
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-__all__ = ["LeanAsyncCompletions", "LeanAsyncOpenAI", "plain_json"]
+__all__ = ["LeanAsyncCompletions", "LeanAsyncOpenAI"]
 
 _T = TypeVar("_T")
 _REQUEST_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
@@ -46,20 +46,20 @@ _CREATE_ARGS = frozenset(inspect.signature(AsyncCompletions.create).parameters) 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def plain_json(value: object) -> bool:
+def _plain_json(value: object) -> bool:
     """A value the SDK's transform gives back as it is: JSON types only, all the way down."""
     kind = type(value)
     if kind is dict:
-        return all(type(k) is str and plain_json(v) for k, v in value.items())  # type: ignore[attr-defined]
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())  # type: ignore[attr-defined]
     if kind is list:
-        return all(plain_json(v) for v in value)  # type: ignore[attr-defined]
+        return all(_plain_json(v) for v in value)  # type: ignore[attr-defined]
     return kind in _SCALARS
 
 
 class LeanAsyncCompletions(AsyncCompletions):
     async def create(self, **kwargs: Any) -> Any:
         body = {k: v for k, v in kwargs.items() if k not in _REQUEST_OPTIONS and is_given(v)}
-        if not kwargs.keys() <= _CREATE_ARGS or not plain_json(body):
+        if not kwargs.keys() <= _CREATE_ARGS or not _plain_json(body):
             return await super().create(**kwargs)
         validate_response_format(body.get("response_format", not_given))
         options = make_request_options(

@@ -252,11 +252,11 @@ async def start_turn(
                 **config.columns(),
             )
             chat.active_stream_uuid = assistant.uuid
+            publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
             if executor.initial_status == "generating":
                 # Started now, before the flush and the COMMIT: the run builds its agent while they
                 # run, and asks the model only once `stored` says the message is stored.
                 stored = asyncio.get_running_loop().create_future()
-                publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
                 prepared = PreparedTurn(
                     message_uuid=assistant.uuid,
                     workspace_uuid=who.workspace_uuid,
@@ -280,16 +280,15 @@ async def start_turn(
         raise
     if attachments.rows:
         state.wake_indexer()
-    if stored is None:  # an executor that runs the turn elsewhere, from the stored message
-        await StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version).open()
-        executor.submit(assistant.uuid)
-        return user_message, assistant
     try:
         await publisher.open()
     except BaseException:
         _not_stored(stored)  # stored, but with no stream: the reaper finishes it, as any run it lost
         raise
-    stored.set_result(None)
+    if stored is None:  # an executor that runs the turn elsewhere, from the stored message
+        executor.submit(assistant.uuid)
+    else:
+        stored.set_result(None)
     return user_message, assistant
 
 
