@@ -27,6 +27,11 @@ turns/s and chunks/s, time to first chunk (request sent -> first `text-delta`) p
 every assistant message is read back through the API and must be `success` with the full text),
 server CPU ms per turn, and the 1-minute load average before/after each scenario.
 
+`--interleave`: every target is started at once, and each scenario's turns alternate between the
+targets (round r: `clients` concurrent turns on each target, in an order rotated every round), so
+a machine whose speed drifts during the run (shared VMs) slows every target alike: the way to
+compare `sqlite` with `sqlite-before`. `pg-redis*` targets share one database: not with each other.
+
 `rss`: RSS per open stream. Opens N streams (all at once, or `--ramp` per second) on one server
 process against a slow fake LLM (so they stay open), samples VmRSS from /proc/<pid>/status every
 0.2 s, and reports (VmRSS - VmRSS before) / streams open, at the RSS peak and at the moment the
@@ -536,6 +541,66 @@ async def run_scenario(target: Target, scenario: Scenario, expected: str, chat_m
     )
 
 
+async def run_interleaved(targets: list[Target], scenario: Scenario, expected: str) -> list[Row]:
+    """`--interleave`: every target runs at once, and the scenario's turns take turns between
+    them: round r runs `clients` concurrent turns on each target in a rotating order, so a drift
+    of the machine's speed during the run falls on every target alike. Server CPU is counted
+    over each target's own rounds."""
+    results: dict[str, list[TurnResult]] = {t.name: [] for t in targets}
+    sent: dict[str, dict[str, int]] = {t.name: {} for t in targets}
+    cpu = dict.fromkeys(results, 0.0)
+    wall = dict.fromkeys(results, 0.0)
+    load_before = os.getloadavg()[0]
+    clients = {t.name: http_client(t, scenario.clients * 2) for t in targets}
+    try:
+        for r in range(scenario.turns):
+            for target in targets[r % len(targets) :] + targets[: r % len(targets)]:
+                client = clients[target.name]
+
+                async def one(target: Target = target, client: httpx.AsyncClient = client) -> TurnResult:
+                    chat = str(uuid.uuid4())
+                    try:
+                        if target.peer_turn is not None:
+                            ttfc, n = await target.peer_turn(client, target.base_urls[0], PROMPT)
+                            return TurnResult(ttfc, n, True)
+                        sent[target.name][chat] = 1
+                        return await stream_turn(client, target.stream_url(target.base_urls[0]), chat, expected)
+                    except Exception as exc:
+                        return TurnResult(None, 0, False, f"{type(exc).__name__}: {exc}")
+
+                cpu_before, started = cpu_seconds(target.server_pids), time.perf_counter()
+                results[target.name] += await asyncio.gather(*(one() for _ in range(scenario.clients)))
+                wall[target.name] += time.perf_counter() - started
+                cpu[target.name] += cpu_seconds(target.server_pids) - cpu_before
+        rows = []
+        for target in targets:
+            done = results[target.name]
+            errors = [x for x in done if not x.ok]
+            lost = (
+                await count_lost(clients[target.name], target, sent[target.name], expected) if target.stores else None
+            )
+            rows.append(
+                Row(
+                    target=target.name,
+                    scenario=f"{scenario} interleaved",
+                    turns=len(done),
+                    wall=wall[target.name],
+                    chunks=sum(x.chunks for x in done),
+                    ttfcs=[x.ttfc for x in done if x.ttfc is not None],
+                    errors=len(errors),
+                    lost=lost,
+                    server_cpu=cpu[target.name],
+                    load_before=load_before,
+                    load_after=os.getloadavg()[0],
+                    first_error=errors[0].error if errors else None,
+                )
+            )
+        return rows
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
 async def count_lost(client: httpx.AsyncClient, target: Target, sent: dict[str, int], expected: str) -> int:
     """Assistant messages that are not stored `success` with the full text, read back via the API.
     Unfinished ones are given up to 30 s in all to finish."""
@@ -665,6 +730,9 @@ async def cmd_run(args: argparse.Namespace) -> None:
     llm, llm_url = await start_fake_llm(args.tokens, args.tps, args.ttft_ms)
     rows: list[Row] = []
     own_cpu = resource.getrusage(resource.RUSAGE_SELF)
+    if args.interleave:
+        await _interleaved(targets, scenarios, expected, llm_url, tmp, rows)
+        targets = []
     try:
         for name in targets:
             target = await start_target(name, llm_url, tmp)
@@ -692,6 +760,23 @@ async def cmd_run(args: argparse.Namespace) -> None:
     print(table(rows))
     if args.json:
         save_json(args.json, rows)
+
+
+async def _interleaved(
+    names: list[str], scenarios: list[Scenario], expected: str, llm_url: str, tmp: str, rows: list[Row]
+) -> None:
+    started: list[Target] = []
+    try:
+        for name in names:
+            started.append(await start_target(name, llm_url, tmp))
+            await warm_up(started[-1], expected)
+        for scenario in scenarios:
+            for row in await run_interleaved(started, scenario, expected):
+                rows.append(row)
+                print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
+    finally:
+        for target in started:
+            await target.stop()
 
 
 async def cmd_rss(args: argparse.Namespace) -> None:
@@ -874,6 +959,11 @@ def main() -> None:
     run.add_argument("--scenario", action="append", help="CLIENTSxTURNS, repeatable (default 1x50, 10x20)")
     run.add_argument("--chat-mode", choices=("new", "same"), default="new", help="new chat per turn, or one per client")
     run.add_argument("--json", help="also write the rows to this file")
+    run.add_argument(
+        "--interleave",
+        action="store_true",
+        help="start every target at once and alternate their turns (before/after with the machine's drift shared)",
+    )
     run.add_argument("--py-spy", metavar="DIR", help="profile each target x scenario into DIR (collapsed stacks)")
     rss.add_argument("--target", default="sqlite", choices=[t for t in TARGETS if t != "langgraph"])
     rss.add_argument("--streams", type=int, default=1000)

@@ -5,14 +5,14 @@ implementations (jobs/) are set here by the lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db.engine import SessionFactory
+from .db.engine import ONE_STATEMENT, SessionFactory
 from .files.blobs import BlobStore
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList
@@ -52,12 +52,14 @@ class AppState:
     blobs: BlobStore = field(init=False)
     wake_indexer: Callable[[], None] = field(init=False, default=lambda: None)
 
-    def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A connection of the reads engine, without an ORM session: for one-statement reads on
-        every request's path (the token lookup)."""
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of the reads engine, without an ORM session, for ONE statement on every
+        request's path (the token lookup): on SQLite it runs without a transaction around it."""
         bind = self.reads.kw["bind"]
         assert isinstance(bind, AsyncEngine)
-        return bind.connect()
+        async with bind.connect() as conn:
+            yield await conn.execution_options(**{ONE_STATEMENT: True})
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(

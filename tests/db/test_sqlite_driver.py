@@ -1,9 +1,11 @@
 """The SQLite engine's aiosqlite connection with one thread hand-off per statement: what SQLAlchemy
 reads back (rows, rowcount, lastrowid, errors, rollback) is what the stock adapter gives, from one
-call on the connection's thread per statement."""
+call on the connection's thread per statement; a transaction's BEGIN goes with its first statement
+and locks (or takes its snapshot) there."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cargohold.db.engine import make_engine, make_reader_engine
+from cargohold.db.engine import ONE_STATEMENT, make_engine, make_reader_engine
 from cargohold.db.sqlite_driver import OneHopConnection
 
 META = sa.MetaData()
@@ -63,22 +65,89 @@ async def test_errors_are_sqlalchemys_and_roll_back(engine: AsyncEngine) -> None
         assert (await conn.execute(sa.select(sa.func.count()).select_from(ITEMS))).scalar_one() == 0
 
 
-async def test_one_hand_off_per_statement(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each call on a connection's thread from now on: a statement as its first words (with the
+    BEGIN it carries, if any), else the aiosqlite method."""
     calls: list[str] = []
     original = OneHopConnection._execute
 
     async def counted(self: OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(args[1].split()[0] if getattr(fn, "__name__", "") == "_run" else repr(fn))
+        if getattr(fn, "__name__", "") == "_run":
+            begin, _many, sql = args[:3]
+            calls.append(" + ".join(filter(None, [begin, sql.split()[0]])))
+        else:
+            calls.append(getattr(fn, "__name__", repr(fn)))
         return await original(self, fn, *args, **kwargs)
 
+    monkeypatch.setattr(OneHopConnection, "_execute", counted)
+    return calls
+
+
+async def test_one_hand_off_per_statement(engine: AsyncEngine, hand_offs: list[str]) -> None:
     async with engine.begin() as conn:
         await conn.execute(ITEMS.insert().values(name="a"))
+        await conn.execute(ITEMS.update().values(n=1))
+    # The BEGIN goes with the first statement, the COMMIT is one call, and the pool's reset of a
+    # connection whose transaction has ended makes none (the stock adapter: BEGIN, then cursor,
+    # execute, close per statement, COMMIT, ROLLBACK).
+    assert hand_offs == ["BEGIN IMMEDIATE + INSERT", "UPDATE", "commit"]
+    hand_offs.clear()
     async with engine.connect() as conn:
-        monkeypatch.setattr(OneHopConnection, "_execute", counted)
         assert (await conn.execute(sa.select(ITEMS.c.name).where(ITEMS.c.id == 1))).scalar_one() == "a"
-        # One call each for the transaction's BEGIN and the SELECT (the stock adapter: cursor,
-        # execute, close; then cursor, execute, fetchall, close).
-        assert calls == ["BEGIN", "SELECT"]
+    assert hand_offs == ["BEGIN IMMEDIATE + SELECT", "rollback"]
+    hand_offs.clear()
+    async with engine.begin():  # a transaction that runs nothing is never begun
+        pass
+    assert hand_offs == []
+
+
+async def test_begin_immediate_locks_at_the_first_statement(engine: AsyncEngine, tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", timeout=0, isolation_level=None)
+    try:
+        async with engine.begin() as conn:
+            other.execute("BEGIN IMMEDIATE")  # nothing sent yet: the write lock is free
+            other.execute("ROLLBACK")
+            await conn.execute(sa.select(ITEMS.c.id))  # a read, sent with BEGIN IMMEDIATE
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # committed: free again
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_a_read_transaction_is_one_snapshot(engine: AsyncEngine, tmp_path: Path) -> None:
+    reader = make_reader_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", engine)
+    count = sa.select(sa.func.count()).select_from(ITEMS)
+    try:
+        async with reader.connect() as conn:
+            assert (await conn.execute(count)).scalar_one() == 0
+            async with engine.begin() as writer:
+                await writer.execute(ITEMS.insert().values(name="w"))
+            assert (await conn.execute(count)).scalar_one() == 0  # the BEGIN sent with the first read holds
+        async with reader.connect() as conn:
+            assert (await conn.execute(count)).scalar_one() == 1
+    finally:
+        await reader.dispose()
+
+
+async def test_a_one_statement_read_is_one_hand_off(engine: AsyncEngine, tmp_path: Path, hand_offs: list[str]) -> None:
+    reader = make_reader_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", engine)
+    count = sa.select(sa.func.count()).select_from(ITEMS)
+    try:
+        for expected in (0, 1):
+            async with reader.connect() as conn:
+                await conn.execute(sa.select(1))  # the pool's connection opened, before counting
+            hand_offs.clear()
+            async with reader.connect() as conn:
+                one = await conn.execution_options(**{ONE_STATEMENT: True})
+                assert (await one.execute(count)).scalar_one() == expected
+            assert hand_offs == ["SELECT"]  # no BEGIN before it, no ROLLBACK after it
+            async with engine.begin() as writer:
+                await writer.execute(ITEMS.insert().values(name=f"w{expected}"))
+    finally:
+        await reader.dispose()
 
 
 async def test_reader_is_read_only(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ __all__ = ["MAX_OFFSET", "Caller", "Offset", "State", "get_state", "require_call
 _bearer = HTTPBearer(auto_error=False, description="An API token from `cargohold token create`.")
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off per request.
     return request.app.state.cargohold
 
 

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ..crypto import Keyring, attach_keyring
 from . import sqlite_driver
 
-__all__ = ["SessionFactory", "make_engine", "make_reader_engine", "make_session_factory", "sqlite_file"]
+__all__ = [
+    "ONE_STATEMENT",
+    "SessionFactory",
+    "make_engine",
+    "make_reader_engine",
+    "make_session_factory",
+    "sqlite_file",
+]
 
 SessionFactory = async_sessionmaker[AsyncSession]
 PRIVATE = 0o600
@@ -91,13 +98,19 @@ def _make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _begin_immediate(conn: Any) -> None:
             # Take the write lock up front: a deferred transaction that reads, then writes, fails at
             # once with "database is locked" when another writer got there first (no busy wait).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            sqlite_driver.begin(conn, "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+ONE_STATEMENT = "cargohold_one_statement"
+"""Execution option of a reads-engine connection that runs one statement (`AppState.read_connection`):
+on SQLite it sends no BEGIN, so the statement reads its own snapshot and the connection's return to
+the pool has no transaction to roll back (one thread hand-off in all, not two)."""
 
 
 def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
@@ -120,7 +133,9 @@ def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
 
     @event.listens_for(reader.sync_engine, "begin")
     def _begin_deferred(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")  # one snapshot per transaction, no lock taken
+        if conn.get_execution_options().get(ONE_STATEMENT):
+            return  # the one statement is its own transaction: no BEGIN, and no ROLLBACK after it
+        sqlite_driver.begin(conn, "BEGIN")  # one snapshot per transaction, no lock taken
 
     keyring = getattr(engine.sync_engine.dialect, "cargohold_keyring", None)
     if keyring is not None:

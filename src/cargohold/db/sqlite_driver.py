@@ -13,6 +13,14 @@ thread. The adapter's later awaits (`fetchall`, `close`) then return at once. Ev
 pool) is aiosqlite's and SQLAlchemy's, unchanged. Every row of a result is read at execute: the
 adapter does that too for every cursor but a server-side one, and nothing here streams results.
 
+A transaction's `BEGIN` rides along with its first statement (`OneHopConnection.begin_lazily`,
+called from the engines' `begin` event): the BEGIN and that statement run in one hand-off, and a
+transaction that runs no statement is never begun, so its COMMIT or ROLLBACK makes no hand-off at
+all. Nothing else runs on the connection between SQLAlchemy's `begin` and the first statement, so
+a transaction sees and locks exactly what it did with the BEGIN sent on its own: a deferred BEGIN
+takes its snapshot at the first read either way, and BEGIN IMMEDIATE's wait for the write lock
+(the busy timeout, then `database is locked`) happens at that first statement, which raises it.
+
 `connector(url, **connect_args)` is the `async_creator` for `create_async_engine`: it opens the
 file SQLAlchemy would open for that URL, with the same arguments.
 """
@@ -29,7 +37,7 @@ import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-__all__ = ["OneHopConnection", "OneHopCursor", "connector"]
+__all__ = ["OneHopConnection", "OneHopCursor", "begin", "connector"]
 
 _Result = tuple[Any, list[Any], int, int | None]
 
@@ -52,8 +60,11 @@ class OneHopCursor:
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    def _run(self, many: bool, sql: str, parameters: Any) -> _Result:
-        """On the connection's thread: the whole statement."""
+    def _run(self, begin: str | None, many: bool, sql: str, parameters: Any) -> _Result:
+        """On the connection's thread: the transaction's BEGIN if it is still to be sent, then the
+        whole statement."""
+        if begin is not None:
+            self._connection._conn.execute(begin)
         cursor = self._connection._conn.cursor()
         try:
             if many:
@@ -69,7 +80,9 @@ class OneHopCursor:
             cursor.close()
 
     async def _call(self, many: bool, sql: str, parameters: Any) -> OneHopCursor:
-        result: _Result = await self._connection._execute(self._run, many, sql, parameters)
+        connection = self._connection
+        begin, connection._begin = connection._begin, None
+        result: _Result = await connection._execute(self._run, begin, many, sql, parameters)
         self.description, rows, self.rowcount, self.lastrowid = result
         self._rows = deque(rows)
         return self
@@ -97,8 +110,40 @@ class OneHopCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
+    _begin: str | None = None
+    """A BEGIN that the next statement sends first (`begin_lazily`)."""
+
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)
+
+    def begin_lazily(self, sql: str) -> None:
+        """Begin a transaction with `sql` (`BEGIN`, `BEGIN IMMEDIATE`) in the same hand-off as its
+        first statement."""
+        self._begin = sql
+
+    def _nothing_to_end(self) -> bool:
+        """No transaction is open: none was begun (no statement ran since `begin_lazily`), or it
+        has ended (the pool's reset after a commit). Read between statements, never during one."""
+        begun, self._begin = self._begin is None, None
+        return not begun or not self._conn.in_transaction
+
+    async def commit(self) -> None:
+        if not self._nothing_to_end():
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if not self._nothing_to_end():
+            await super().rollback()
+
+
+def begin(conn: sa.Connection, sql: str) -> None:
+    """For an engine's `begin` event: `sql` begins the transaction, with its first statement when
+    the connection is a `OneHopConnection`, else at once."""
+    driver = conn.connection.driver_connection
+    if isinstance(driver, OneHopConnection):
+        driver.begin_lazily(sql)
+    else:
+        conn.exec_driver_sql(sql)
 
 
 def connector(url: str, **connect_args: Any) -> Callable[[], Awaitable[OneHopConnection]]:
