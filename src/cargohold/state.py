@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db.engine import ONE_STATEMENT, SessionFactory
+from .db.engine import SessionFactory, one_statement_options
 from .files.blobs import BlobStore
 from .runtime.models import ModelRegistry
 from .runtime.outbound import AllowList
@@ -55,11 +55,11 @@ class AppState:
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection of the reads engine, without an ORM session, for ONE statement on every
-        request's path (the token lookup): on SQLite it runs without a transaction around it."""
+        request's path (the token lookup), run with no transaction around it."""
         bind = self.reads.kw["bind"]
         assert isinstance(bind, AsyncEngine)
         async with bind.connect() as conn:
-            yield await conn.execution_options(**{ONE_STATEMENT: True})
+            yield await conn.execution_options(**one_statement_options(bind))
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(

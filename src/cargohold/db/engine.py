@@ -26,6 +26,7 @@ __all__ = [
     "make_engine",
     "make_reader_engine",
     "make_session_factory",
+    "one_statement_options",
     "sqlite_file",
 ]
 
@@ -108,9 +109,19 @@ def _make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 ONE_STATEMENT = "cargohold_one_statement"
-"""Execution option of a reads-engine connection that runs one statement (`AppState.read_connection`):
+"""Execution option of a reads-engine connection that runs one statement (`one_statement_options`):
 on SQLite it sends no BEGIN, so the statement reads its own snapshot and the connection's return to
 the pool has no transaction to roll back (one thread hand-off in all, not two)."""
+
+
+def one_statement_options(engine: AsyncEngine) -> dict[str, Any]:
+    """Execution options for a connection that runs ONE read (`AppState.read_connection`): no
+    transaction around it. SQLite: `ONE_STATEMENT` (SQLAlchemy's AUTOCOMMIT would set the driver's
+    isolation level, a thread hand-off each way); PostgreSQL: AUTOCOMMIT (no BEGIN and no ROLLBACK
+    round trip)."""
+    if engine.dialect.name == "sqlite":
+        return {ONE_STATEMENT: True}
+    return {"isolation_level": "AUTOCOMMIT"}
 
 
 def make_reader_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
