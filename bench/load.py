@@ -495,39 +495,35 @@ def http_client(target: Target, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, timeout=300, headers=headers)
 
 
-async def run_scenario(target: Target, scenario: Scenario, expected: str, chat_mode: str) -> Row:
-    sent: dict[str, int] = {}  # chat uuid -> turns sent to it
-    results: list[TurnResult] = []
-    counter = iter(range(10**9))
-    load_before = os.getloadavg()[0]
-    async with http_client(target, scenario.clients * 2) as client:
+async def one_turn(
+    target: Target, client: httpx.AsyncClient, base: str, chat: str, sent: dict[str, int], expected: str
+) -> TurnResult:
+    """One turn on `target` at `base` into `chat` (counted in `sent`, chat uuid -> turns sent to
+    it); whatever fails is a failed `TurnResult`."""
+    try:
+        if target.peer_turn is not None:
+            ttfc, n = await target.peer_turn(client, base, PROMPT)
+            return TurnResult(ttfc, n, True)
+        sent[chat] = sent.get(chat, 0) + 1
+        return await stream_turn(client, target.stream_url(base), chat, expected)
+    except Exception as exc:
+        return TurnResult(None, 0, False, f"{type(exc).__name__}: {exc}")
 
-        async def one(chat: str) -> TurnResult:
-            base = target.base_urls[next(counter) % len(target.base_urls)]  # round-robin per turn
-            try:
-                if target.peer_turn is not None:
-                    ttfc, n = await target.peer_turn(client, base, PROMPT)
-                    return TurnResult(ttfc, n, True)
-                sent[chat] = sent.get(chat, 0) + 1
-                return await stream_turn(client, target.stream_url(base), chat, expected)
-            except Exception as exc:
-                return TurnResult(None, 0, False, f"{type(exc).__name__}: {exc}")
 
-        async def user() -> None:
-            chat = str(uuid.uuid4())
-            for _ in range(scenario.turns):
-                results.append(await one(chat if chat_mode == "same" else str(uuid.uuid4())))
-
-        cpu_before = cpu_seconds(target.server_pids)
-        started = time.perf_counter()
-        await asyncio.gather(*(user() for _ in range(scenario.clients)))
-        wall = time.perf_counter() - started
-        server_cpu = cpu_seconds(target.server_pids) - cpu_before
-        lost = await count_lost(client, target, sent, expected) if target.stores else None
+def make_row(
+    target: Target,
+    scenario: str,
+    results: list[TurnResult],
+    *,
+    wall: float,
+    server_cpu: float,
+    lost: int | None,
+    load_before: float,
+) -> Row:
     errors = [r for r in results if not r.ok]
     return Row(
         target=target.name,
-        scenario=str(scenario),
+        scenario=scenario,
         turns=len(results),
         wall=wall,
         chunks=sum(r.chunks for r in results),
@@ -538,6 +534,31 @@ async def run_scenario(target: Target, scenario: Scenario, expected: str, chat_m
         load_before=load_before,
         load_after=os.getloadavg()[0],
         first_error=errors[0].error if errors else None,
+    )
+
+
+async def run_scenario(target: Target, scenario: Scenario, expected: str, chat_mode: str) -> Row:
+    sent: dict[str, int] = {}
+    results: list[TurnResult] = []
+    counter = iter(range(10**9))
+    load_before = os.getloadavg()[0]
+    async with http_client(target, scenario.clients * 2) as client:
+
+        async def user() -> None:
+            chat = str(uuid.uuid4())
+            for _ in range(scenario.turns):
+                base = target.base_urls[next(counter) % len(target.base_urls)]  # round-robin per turn
+                turn_chat = chat if chat_mode == "same" else str(uuid.uuid4())
+                results.append(await one_turn(target, client, base, turn_chat, sent, expected))
+
+        cpu_before = cpu_seconds(target.server_pids)
+        started = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(scenario.clients)))
+        wall = time.perf_counter() - started
+        server_cpu = cpu_seconds(target.server_pids) - cpu_before
+        lost = await count_lost(client, target, sent, expected) if target.stores else None
+    return make_row(
+        target, str(scenario), results, wall=wall, server_cpu=server_cpu, lost=lost, load_before=load_before
     )
 
 
@@ -555,44 +576,35 @@ async def run_interleaved(targets: list[Target], scenario: Scenario, expected: s
     try:
         for r in range(scenario.turns):
             for target in targets[r % len(targets) :] + targets[: r % len(targets)]:
-                client = clients[target.name]
-
-                async def one(target: Target = target, client: httpx.AsyncClient = client) -> TurnResult:
-                    chat = str(uuid.uuid4())
-                    try:
-                        if target.peer_turn is not None:
-                            ttfc, n = await target.peer_turn(client, target.base_urls[0], PROMPT)
-                            return TurnResult(ttfc, n, True)
-                        sent[target.name][chat] = 1
-                        return await stream_turn(client, target.stream_url(target.base_urls[0]), chat, expected)
-                    except Exception as exc:
-                        return TurnResult(None, 0, False, f"{type(exc).__name__}: {exc}")
-
+                turns = (
+                    one_turn(
+                        target,
+                        clients[target.name],
+                        target.base_urls[0],
+                        str(uuid.uuid4()),
+                        sent[target.name],
+                        expected,
+                    )
+                    for _ in range(scenario.clients)
+                )
                 cpu_before, started = cpu_seconds(target.server_pids), time.perf_counter()
-                results[target.name] += await asyncio.gather(*(one() for _ in range(scenario.clients)))
+                results[target.name] += await asyncio.gather(*turns)
                 wall[target.name] += time.perf_counter() - started
                 cpu[target.name] += cpu_seconds(target.server_pids) - cpu_before
         rows = []
         for target in targets:
-            done = results[target.name]
-            errors = [x for x in done if not x.ok]
             lost = (
                 await count_lost(clients[target.name], target, sent[target.name], expected) if target.stores else None
             )
             rows.append(
-                Row(
-                    target=target.name,
-                    scenario=f"{scenario} interleaved",
-                    turns=len(done),
+                make_row(
+                    target,
+                    f"{scenario} interleaved",
+                    results[target.name],
                     wall=wall[target.name],
-                    chunks=sum(x.chunks for x in done),
-                    ttfcs=[x.ttfc for x in done if x.ttfc is not None],
-                    errors=len(errors),
-                    lost=lost,
                     server_cpu=cpu[target.name],
+                    lost=lost,
                     load_before=load_before,
-                    load_after=os.getloadavg()[0],
-                    first_error=errors[0].error if errors else None,
                 )
             )
         return rows
