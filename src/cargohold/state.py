@@ -5,9 +5,10 @@ implementations (jobs/) are set here by the lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,14 +53,16 @@ class AppState:
     blobs: BlobStore = field(init=False)
     wake_indexer: Callable[[], None] = field(init=False, default=lambda: None)
 
-    @asynccontextmanager
-    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A connection of the reads engine, without an ORM session, for ONE statement on every
-        request's path (the token lookup), run with no transaction around it."""
+    @cached_property
+    def _one_statement_reads(self) -> AsyncEngine:
         bind = self.reads.kw["bind"]
         assert isinstance(bind, AsyncEngine)
-        async with bind.connect() as conn:
-            yield await conn.execution_options(**one_statement_options(bind))
+        return bind.execution_options(**one_statement_options(bind))  # the same pool, these options
+
+    def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection of the reads engine, without an ORM session, for ONE statement on every
+        request's path (the token lookup), run with no transaction around it."""
+        return self._one_statement_reads.connect()
 
     def turn_deps(self) -> TurnDeps:
         return TurnDeps(

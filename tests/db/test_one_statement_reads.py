@@ -41,12 +41,12 @@ async def reader(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 async def test_one_statement_reads_outside_a_transaction(reader: tuple[AsyncEngine, AsyncEngine]) -> None:
     engine, reads = reader
     count = sa.text("SELECT count(*) FROM one_statement_probe")
+    one_statement = reads.execution_options(**one_statement_options(reads))  # as `AppState.read_connection`
     for expected in (0, 1):
-        async with reads.connect() as conn:
-            one = await conn.execution_options(**one_statement_options(reads))
-            assert (await one.execute(count)).scalar_one() == expected
+        async with one_statement.connect() as conn:
+            assert (await conn.execute(count)).scalar_one() == expected
             if reads.dialect.name == "postgresql":  # each statement its own transaction
-                assert await _transaction_ids(one) == 2
+                assert await _transaction_ids(conn) == 2
             else:
                 raw = await conn.get_raw_connection()
                 assert raw.driver_connection is not None

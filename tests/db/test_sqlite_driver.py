@@ -140,9 +140,8 @@ async def test_a_one_statement_read_is_one_hand_off(engine: AsyncEngine, tmp_pat
             async with reader.connect() as conn:
                 await conn.execute(sa.select(1))  # the pool's connection opened, before counting
             hand_offs.clear()
-            async with reader.connect() as conn:
-                one = await conn.execution_options(**{ONE_STATEMENT: True})
-                assert (await one.execute(count)).scalar_one() == expected
+            async with reader.execution_options(**{ONE_STATEMENT: True}).connect() as conn:
+                assert (await conn.execute(count)).scalar_one() == expected
             assert hand_offs == ["SELECT"]  # no BEGIN before it, no ROLLBACK after it
             async with engine.begin() as writer:
                 await writer.execute(ITEMS.insert().values(name=f"w{expected}"))

@@ -137,13 +137,10 @@ class OneHopConnection(aiosqlite.Connection):
 
 
 def begin(conn: sa.Connection, sql: str) -> None:
-    """For an engine's `begin` event: `sql` begins the transaction, with its first statement when
-    the connection is a `OneHopConnection`, else at once."""
+    """For an engine's `begin` event: `sql` begins the transaction with its first statement."""
     driver = conn.connection.driver_connection
-    if isinstance(driver, OneHopConnection):
-        driver.begin_lazily(sql)
-    else:
-        conn.exec_driver_sql(sql)
+    assert isinstance(driver, OneHopConnection), "SQLite engines connect through `connector`"
+    driver.begin_lazily(sql)
 
 
 def connector(url: str, **connect_args: Any) -> Callable[[], Awaitable[OneHopConnection]]:
