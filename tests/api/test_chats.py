@@ -92,6 +92,7 @@ async def seed(server: Server, tenant: Tenant) -> dict[str, Any]:
         ("Misc", "web_extension", None, None, tenant.user_uuid, "cancelled", 4),
     ]
     made: dict[str, uuid.UUID] = {}
+    question = [{"type": "text", "text": "q"}]
     async with server.state.sessions() as session, session.begin():
         for name, kind, agent_uuid, release_uuid, user_uuid, status, day in plan:
             trigger: dict[str, Any] = {"type": kind}
@@ -99,8 +100,7 @@ async def seed(server: Server, tenant: Tenant) -> dict[str, Any]:
                 trigger |= {"connectorUuid": new_uuid(), "meta": {}}
             if kind == "workflow":
                 trigger |= {"uuid": new_uuid(), "nodeUuid": new_uuid()}
-            chat = await chat_store.create_chat(
-                session,
+            chat = chat_store.new_chat(
                 workspace_uuid=tenant.workspace_uuid,
                 chat_uuid=uuid.uuid4(),
                 trigger=trigger,
@@ -110,11 +110,13 @@ async def seed(server: Server, tenant: Tenant) -> dict[str, Any]:
                 release_uuid=release_uuid,
             )
             chat.created_at = base + timedelta(days=day)
+            messages = []
             if status:
-                message_store.add_message(
-                    session, chat, type="user", status="success", parts=[{"type": "text", "text": "q"}]
-                )
-                message_store.add_message(session, chat, type="assistant", status=status, parts=[])
+                messages = [
+                    message_store.new_message(chat, type="user", status="success", parts=question),
+                    message_store.new_message(chat, type="assistant", status=status, parts=[]),
+                ]
+            await message_store.insert_turn(session, chat, messages, chat_is_new=True)
             made[name] = chat.uuid
     return {"chats": made, "agent": agent, "release": release, "other_user": other_user, "base": base}
 

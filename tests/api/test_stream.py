@@ -12,9 +12,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from pydantic_ai import Tool
-from sqlalchemy.orm import Session
-
-from cargohold.db.tables import Chat
 
 from ..conftest import Tenant
 from ..fakes.fake_llm import FakeLLM, Reply, ToolCall
@@ -357,15 +354,23 @@ class TestConflicts:
         submit = server.state.executor.submit
         monkeypatch.setattr(server.state.executor, "submit", lambda m, p=None: (submitted.append(m), submit(m, p)))
 
-        def fail_this_flush(session: Session, _: Any) -> None:
-            if any(isinstance(row, Chat) and str(row.uuid) == chat_uuid for row in session.new):
-                raise sa.exc.OperationalError("INSERT INTO chats", {}, Exception("disk I/O error (injected)"))
+        engine = server.state.engine.sync_engine
 
-        sa.event.listen(Session, "after_flush", fail_this_flush)
+        def mark(conn: sa.Connection, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            if statement.startswith("INSERT INTO chats") and uuid.UUID(chat_uuid).hex in repr(params).replace("-", ""):
+                conn.info["fail_commit"] = True  # the transaction that writes this chat
+
+        def fail_its_commit(conn: sa.Connection) -> None:
+            if conn.info.pop("fail_commit", False):
+                raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error (injected)"))
+
+        sa.event.listen(engine, "before_cursor_execute", mark)
+        sa.event.listen(engine, "commit", fail_its_commit)
         try:
             response = await tenant.client.post(URL, json=stream_body(chat_uuid, "hi"))
         finally:
-            sa.event.remove(Session, "after_flush", fail_this_flush)
+            sa.event.remove(engine, "before_cursor_execute", mark)
+            sa.event.remove(engine, "commit", fail_its_commit)
         assert response.status_code == 500 and response.json() == {"errorMessage": "Internal server error"}
         [message_uuid] = submitted  # the run had been started
         await wait_until(lambda: message_uuid not in server.state.executor.tasks)

@@ -138,19 +138,17 @@ class TestOneFinish:
             # and the usage so far; its lease has expired.
             reaped_chat = uuid.UUID(new_uuid())
             async with srv.state.sessions() as session, session.begin():
-                chat = await chat_store.create_chat(
-                    session,
+                chat = chat_store.new_chat(
                     workspace_uuid=tenant.workspace_uuid,
                     chat_uuid=reaped_chat,
                     trigger={"type": "app"},
                     user_uuid=tenant.user_uuid,
                 )
-                message_store.add_message(
-                    session, chat, type="user", status="success", parts=[{"type": "text", "text": "Hello"}]
+                user = message_store.new_message(
+                    chat, type="user", status="success", parts=[{"type": "text", "text": "Hello"}]
                 )
                 parts = [{**p, "state": "streaming"} if p["type"] == "text" else p for p in ran["parts"]]
-                dead = message_store.add_message(
-                    session,
+                dead = message_store.new_message(
                     chat,
                     type="assistant",
                     status="generating",
@@ -162,6 +160,7 @@ class TestOneFinish:
                     language_model_slug=ran["languageModelSlug"],
                 )
                 chat.active_stream_uuid = dead.uuid
+                await message_store.insert_turn(session, chat, [user, dead], chat_is_new=True)
             before = (await client.get("/metrics")).text
             assert await reap_once(srv.state) == [dead.uuid]
             reaped = (await client.get(f"/v1/ai/messages/{dead.uuid}")).json()["message"]

@@ -26,8 +26,7 @@ async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tupl
             await require_agent(session, who, agent_uuid)
         if release_uuid is not None:
             agent_uuid = (await named_release(session, who, release_uuid, agent_uuid)).agent_uuid
-        chat = await chat_store.create_chat(
-            session,
+        chat = chat_store.new_chat(
             workspace_uuid=who.workspace_uuid,
             chat_uuid=uuid.uuid4(),
             trigger=body.trigger.model_dump(mode="json", by_alias=True),
@@ -36,6 +35,7 @@ async def create_chat(state: AppState, who: Principal, body: ChatCreate) -> tupl
             agent_uuid=agent_uuid,
             release_uuid=release_uuid,
         )
+        session.add(chat)
     return chat, None
 
 

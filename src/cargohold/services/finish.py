@@ -10,13 +10,14 @@ failed and none was streamed), `finish` with Cargo's usage as `messageMetadata`,
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,6 +93,45 @@ def finish_chunk(
     return chunk
 
 
+# The two statements are built once (per set of columns), not per turn: building an UPDATE and its
+# cache key costs more than running it. They are Core statements on the tables: the ORM's UPDATE
+# adds its session synchronisation, and the finishing session holds no object to synchronise.
+_MESSAGES, _CHATS = cast(sa.Table, Message.__table__), cast(sa.Table, Chat.__table__)
+
+
+@functools.cache
+def _finish_statement(columns: tuple[str, ...], lease: bool) -> sa.Update:
+    """UPDATE of an unfinished message (and, for the reaper, one whose lease expired before
+    `:lease_expired_before`) setting `columns` from `:set_<column>`, returning its chat."""
+    where = [_MESSAGES.c.uuid == sa.bindparam("message_uuid"), _MESSAGES.c.status.in_(UNFINISHED)]
+    if lease:
+        where.append(_MESSAGES.c.lease_expires_at < sa.bindparam("lease_expired_before"))
+    sets = {name: sa.bindparam(f"set_{name}", type_=_MESSAGES.c[name].type) for name in columns}
+    return sa.update(_MESSAGES).where(*where).values(sets).returning(_MESSAGES.c.chat_uuid)
+
+
+_CHAT_TOTALS = (
+    sa.update(_CHATS)
+    .where(_CHATS.c.uuid == sa.bindparam("chat_uuid"))
+    .values(
+        # Summed as a decimal of CREDITS_DECIMALS places: no float noise builds up.
+        credits_used_count=sa.func.round(
+            sa.cast(_CHATS.c.credits_used_count + sa.bindparam("credits", type_=sa.Float), sa.Numeric(30, 10)),
+            CREDITS_DECIMALS,
+        ),
+        active_stream_uuid=sa.case(
+            (_CHATS.c.active_stream_uuid == sa.bindparam("message_uuid"), None), else_=_CHATS.c.active_stream_uuid
+        ),
+        last_message_status=sa.case(
+            (_CHATS.c.last_message_uuid == sa.bindparam("message_uuid"), sa.bindparam("status", type_=sa.String)),
+            else_=_CHATS.c.last_message_status,
+        ),
+    )
+)
+"""The chat's credits, `activeStreamUuid` and `lastMessageStatus` after its message `:message_uuid`
+is finished with `:status`."""
+
+
 async def finish_message(
     sessions: SessionFactory,
     publisher: StreamPublisher | None,
@@ -125,36 +165,20 @@ async def finish_message(
         values["evaluated_tools"] = ending.evaluated_tools
     if ending.suggested_actions is not None:
         values["suggested_actions"] = ending.suggested_actions
-    where = [Message.uuid == message_uuid, Message.status.in_(UNFINISHED)]
-    if lease_expired_before is not None:
-        where.append(Message.lease_expires_at < lease_expired_before)
+    params = {f"set_{name}": value for name, value in values.items()}
+    params |= {"message_uuid": message_uuid, "lease_expired_before": lease_expired_before}
     finished = refused = False
     try:
         async with sessions() as session, session.begin():
             if fence is not None and not await fence(session):
                 refused = True
                 return False
-            chat_uuid = (
-                await session.execute(sa.update(Message).where(*where).values(**values).returning(Message.chat_uuid))
-            ).scalar_one_or_none()
+            finish = _finish_statement(tuple(values), lease_expired_before is not None)
+            chat_uuid = (await session.execute(finish, params)).scalar_one_or_none()
             if chat_uuid is not None:
                 finished = True
-                await session.execute(
-                    sa.update(Chat)
-                    .where(Chat.uuid == chat_uuid)
-                    .values(
-                        # Summed as a decimal of CREDITS_DECIMALS places: no float noise builds up.
-                        credits_used_count=sa.func.round(
-                            sa.cast(Chat.credits_used_count + credits, sa.Numeric(30, 10)), CREDITS_DECIMALS
-                        ),
-                        active_stream_uuid=sa.case(
-                            (Chat.active_stream_uuid == message_uuid, None), else_=Chat.active_stream_uuid
-                        ),
-                        last_message_status=sa.case(
-                            (Chat.last_message_uuid == message_uuid, ending.status), else_=Chat.last_message_status
-                        ),
-                    )
-                )
+                chat_params = {"chat_uuid": chat_uuid, "message_uuid": message_uuid, "credits": credits}
+                await session.execute(_CHAT_TOTALS, chat_params | {"status": ending.status})
     finally:
         if publisher is not None and not refused:
             with suppress(Exception):

@@ -208,25 +208,22 @@ async def start_turn(
                 agent_uuid = release.agent_uuid
             release_uuid = release.uuid if release is not None else None
             config = await _effective_config(state, session, who, body, release)
+            chat_is_new = chat is None
             if chat is None:
-                chat = await chat_store.create_chat(
-                    session,
+                chat = chat_store.new_chat(  # written with the messages, with its final values
                     workspace_uuid=who.workspace_uuid,
                     chat_uuid=chat_uuid,
                     trigger=trigger,
                     user_uuid=who.user_uuid,
                     agent_uuid=agent_uuid,
                     release_uuid=release_uuid,
-                    flush=False,  # inserted with the messages, with its final values
                 )
             elif agent_uuid is not None:
                 chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
-            attachments.add_rows(session, chat.uuid)
             who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
-            # Both messages set the same columns (the user's config columns at their defaults), so
-            # the flush writes them in one INSERT.
-            user_message = message_store.add_message(
-                session,
+            # Both messages set the same columns (the user's config columns at their defaults): one
+            # INSERT writes both.
+            user_message = message_store.new_message(
                 chat,
                 uuid=user_uuid,
                 type="user",
@@ -238,8 +235,7 @@ async def start_turn(
                 **who_and_what,
                 **_no_config(),
             )
-            assistant = message_store.add_message(
-                session,
+            assistant = message_store.new_message(
                 chat,
                 uuid=uuid.uuid4(),
                 type="assistant",
@@ -254,7 +250,7 @@ async def start_turn(
             chat.active_stream_uuid = assistant.uuid
             publisher = StreamPublisher(state.broker, str(assistant.uuid), state.settings.ai_sdk_version)
             if executor.initial_status == "generating":
-                # Started now, before the flush and the COMMIT: the run builds its agent while they
+                # Started now, before the INSERTs and the COMMIT: the run builds its agent while they
                 # run, and asks the model only once `stored` says the message is stored.
                 stored = asyncio.get_running_loop().create_future()
                 prepared = PreparedTurn(
@@ -269,6 +265,8 @@ async def start_turn(
                     stored=stored,
                 )
                 executor.submit(assistant.uuid, prepared)
+            await message_store.insert_turn(session, chat, [user_message, assistant], chat_is_new=chat_is_new)
+            attachments.add_rows(session, chat.uuid)  # after the chat: written by the commit's flush
     except IntegrityError as exc:
         # Two sends raced into one chat (same seq) or reused a uuid: the loser writes nothing.
         _not_stored(stored)

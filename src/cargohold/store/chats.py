@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, load_only
 
-from ..db.tables import Chat, Message
+from ..db.tables import Chat, Message, complete
 from ..db.types import utcnow
 
-__all__ = ["ChatFilters", "chat_for_turn", "create_chat", "get_chat", "list_chats", "soft_delete_chat"]
+__all__ = ["ChatFilters", "chat_for_turn", "get_chat", "list_chats", "new_chat", "soft_delete_chat"]
 
 
 @dataclass(slots=True)
@@ -29,8 +29,7 @@ class ChatFilters:
     created_before: datetime | None = None
 
 
-async def create_chat(
-    session: AsyncSession,
+def new_chat(
     *,
     workspace_uuid: uuid.UUID,
     chat_uuid: uuid.UUID,
@@ -39,10 +38,9 @@ async def create_chat(
     name: str | None = None,
     agent_uuid: uuid.UUID | None = None,
     release_uuid: uuid.UUID | None = None,
-    flush: bool = True,
 ) -> Chat:
-    """A new chat in the session. With `flush=False` it is written with the transaction's next
-    flush (a turn's first messages then go with it: one INSERT each table, the chat's final values)."""
+    """A new chat, not yet written, every column set: `POST /v1/ai/chats` adds it to its session; a
+    turn writes it with its first messages (`store.messages.insert_turn`)."""
     now = utcnow()
     chat = Chat(
         uuid=chat_uuid,
@@ -59,9 +57,7 @@ async def create_chat(
         created_at=now,
         updated_at=now,
     )
-    session.add(chat)
-    if flush:
-        await session.flush()
+    complete(chat)
     return chat
 
 
@@ -76,13 +72,17 @@ async def get_chat(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+_CHAT_FOR_TURN = sa.select(Chat).where(Chat.uuid == sa.bindparam("chat_uuid")).with_for_update()
+"""Built once, not per call: on every turn's path (AGENTS.md, "Statements on the hot path")."""
+
+
 async def chat_for_turn(
     session: AsyncSession, workspace_uuid: uuid.UUID, chat_uuid: uuid.UUID
 ) -> tuple[Chat | None, bool]:
     """One statement for a turn's chat: (this workspace's live chat, locked for update, else None;
     whether the uuid is taken by any chat, in any workspace, deleted or not). The row is read by
     uuid alone so that one query answers both; another workspace's row is never returned."""
-    chat = (await session.execute(sa.select(Chat).where(Chat.uuid == chat_uuid).with_for_update())).scalar_one_or_none()
+    chat = (await session.execute(_CHAT_FOR_TURN, {"chat_uuid": chat_uuid})).scalar_one_or_none()
     if chat is None:
         return None, False
     if chat.workspace_uuid != workspace_uuid or chat.deleted_at is not None:

@@ -44,8 +44,18 @@ async def list_connectors(
 async def default_connector(
     session: AsyncSession, workspace_uuid: uuid.UUID, integration_slug: str
 ) -> Connector | None:
-    query = _live(workspace_uuid).where(Connector.integration_slug == integration_slug, Connector.is_default.is_(True))
-    return (await session.execute(query)).scalar_one_or_none()
+    params = {"workspace_uuid": workspace_uuid, "integration_slug": integration_slug}
+    return (await session.execute(_DEFAULT, params)).scalar_one_or_none()
+
+
+_DEFAULT = sa.select(Connector).where(
+    Connector.workspace_uuid == sa.bindparam("workspace_uuid"),
+    Connector.deleted_at.is_(None),
+    Connector.integration_slug == sa.bindparam("integration_slug"),
+    Connector.is_default.is_(True),
+)
+"""Built once, not per call: on the path of every turn that runs a model integration (AGENTS.md,
+"Statements on the hot path")."""
 
 
 async def clear_default(

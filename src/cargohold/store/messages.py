@@ -11,19 +11,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db.tables import UNFINISHED as UNFINISHED_SQL
-from ..db.tables import Chat, Message, TurnStep
+from ..db.tables import Chat, Message, TurnStep, complete, insert_rows
 from ..db.types import utcnow
 
 __all__ = [
     "UNFINISHED",
-    "add_message",
     "chat_has_unfinished",
     "chat_history",
     "expired_unfinished",
     "get_message",
     "history_of",
+    "insert_turn",
     "list_messages",
     "message_uuid_taken",
+    "new_message",
     "refresh_last_message",
     "set_status",
 ]
@@ -31,9 +32,9 @@ __all__ = [
 UNFINISHED = ("pending", "generating")
 
 
-def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Message:
-    """Append a message to a chat: it takes the chat's next `seq` and becomes its last message.
-    Written with the transaction's next flush (or commit)."""
+def new_message(chat: Chat, **fields: Any) -> Message:
+    """The chat's next message, not yet written, every column set: it takes the chat's next `seq`
+    and becomes its last message. `insert_turn` writes it."""
     now = fields.pop("created_at", None) or utcnow()
     chat.message_seq += 1
     message = Message(
@@ -45,11 +46,21 @@ def add_message(session: AsyncSession, chat: Chat, **fields: Any) -> Message:
         **fields,
     )
     message.uuid = fields.get("uuid") or uuid.uuid4()
-    session.add(message)
+    complete(message)
     chat.last_message_uuid = message.uuid
     chat.last_message_status = message.status
     chat.updated_at = now
     return message
+
+
+async def insert_turn(session: AsyncSession, chat: Chat, messages: list[Message], *, chat_is_new: bool) -> None:
+    """Write a turn's messages (`new_message`), and its chat first when it is new (`new_chat`): one
+    Core INSERT each, with the chat's final values. A chat that was read (in this session) is
+    updated by the session's flush, as any row it holds. The objects stay out of the session."""
+    conn = await session.connection()
+    if chat_is_new:
+        await insert_rows(conn, [chat])
+    await insert_rows(conn, messages)
 
 
 async def get_message(session: AsyncSession, workspace_uuid: uuid.UUID, message_uuid: uuid.UUID) -> Message | None:

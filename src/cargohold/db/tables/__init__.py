@@ -2,7 +2,7 @@
 and every query filters on it (see store/)."""
 
 from .agents import DEPLOYED, DRAFT, Agent, Release, ScheduleTick, Tool, ToolRun, TurnStep
-from .base import NOT_DELETED, UNFINISHED, Base
+from .base import NOT_DELETED, UNFINISHED, Base, complete, insert_rows
 from .chats import ApiToken, Chat, Document, Memory, Message, SuggestedActionsCache, User, Vote, Workspace
 from .data import DEFAULT_CONNECTOR, Connector, Dataset, StorageModel, StorageRecord
 from .files import INDEX_WORK, FileFolder, KnowledgeChunk, KnowledgeIndexVersion, StoredFile
@@ -42,4 +42,6 @@ __all__ = [
     "User",
     "Vote",
     "Workspace",
+    "complete",
+    "insert_rows",
 ]
