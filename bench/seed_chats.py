@@ -27,7 +27,7 @@ something:
 - 2% of chats are soft-deleted (with their messages): they must not show up, and the partial
   indexes skip them.
 Each chat has `message_seq` 2 and `last_message_uuid` = its assistant message, as
-store/messages.py `add_message` leaves them; `updated_at` is the last message's finish time.
+store/messages.py `new_message` leaves them; `updated_at` is the last message's finish time.
 """
 
 from __future__ import annotations
