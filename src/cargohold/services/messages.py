@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..files.attachments import Attachments, has_file_parts, prepare_attachments
 from ..runtime.capabilities.search_providers import native_search_problem
-from ..runtime.turn_config import CONFIG_COLUMNS, TurnConfig
+from ..runtime.turn_config import TurnConfig
 from ..schemas.messages import MessageCreate, MessageStream
 from ..schemas.parts import PartError, check_parts
 from ..state import AppState
@@ -48,15 +48,6 @@ from .ports import PreparedTurn
 from .releases import named_release
 
 __all__ = ["cancel_messages", "delete_message", "read_message", "start_turn"]
-
-
-_LIST_COLUMNS = frozenset(name for name, value in TurnConfig().columns().items() if isinstance(value, list))
-
-
-def _no_config() -> dict[str, Any]:
-    """A user message's configuration columns: what their column defaults would be (lists empty,
-    the rest NULL), set explicitly so both messages of a turn share one INSERT."""
-    return {name: [] if name in _LIST_COLUMNS else None for name in CONFIG_COLUMNS}
 
 
 def _refuse_unsupported(body: MessageStream | MessageCreate) -> None:
@@ -221,8 +212,8 @@ async def start_turn(
             elif agent_uuid is not None:
                 chat.agent_uuid, chat.release_uuid = agent_uuid, release_uuid
             who_and_what = {"user_uuid": who.user_uuid, "agent_uuid": agent_uuid, "release_uuid": release_uuid}
-            # Both messages set the same columns (the user's config columns at their defaults): one
-            # INSERT writes both.
+            # Every column of both is set (`new_message`; the user's config columns at their
+            # defaults): one INSERT writes both.
             user_message = message_store.new_message(
                 chat,
                 uuid=user_uuid,
@@ -233,7 +224,6 @@ async def start_turn(
                 lease_expires_at=None,
                 evaluated_tools={},
                 **who_and_what,
-                **_no_config(),
             )
             assistant = message_store.new_message(
                 chat,
