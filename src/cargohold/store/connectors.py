@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-def _live(workspace_uuid: uuid.UUID) -> sa.Select[Connector]:
+def _live(workspace_uuid: uuid.UUID | sa.BindParameter[uuid.UUID]) -> sa.Select[Connector]:
     return sa.select(Connector).where(Connector.workspace_uuid == workspace_uuid, Connector.deleted_at.is_(None))
 
 
@@ -48,11 +48,8 @@ async def default_connector(
     return (await session.execute(_DEFAULT, params)).scalar_one_or_none()
 
 
-_DEFAULT = sa.select(Connector).where(
-    Connector.workspace_uuid == sa.bindparam("workspace_uuid"),
-    Connector.deleted_at.is_(None),
-    Connector.integration_slug == sa.bindparam("integration_slug"),
-    Connector.is_default.is_(True),
+_DEFAULT = _live(sa.bindparam("workspace_uuid")).where(
+    Connector.integration_slug == sa.bindparam("integration_slug"), Connector.is_default.is_(True)
 )
 """Built once, not per call: on the path of every turn that runs a model integration (AGENTS.md,
 "Statements on the hot path")."""
